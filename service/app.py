@@ -1,0 +1,158 @@
+"""The composition root: create_app(settings) wires adapters and the core once per worker."""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from service.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+
+from service import __version__
+from service.app_context import AppContextSigner
+from service.db.engine import make_engine, make_sessionmaker
+from service.db.migrate import upgrade
+from service.ehr.registry import EhrRegistry
+from service.errors import BedsideError, Unauthorized
+from service.keys import load_signing_keys
+from service.observability import configure_logging
+from service.runtime import Runtime
+from service.settings import Settings
+from service.shared_state import make_shared_state
+
+log = logging.getLogger("bedside")
+
+
+async def build_runtime(settings: Settings) -> Runtime:
+    """Build every long-lived object of a worker. Closed again by close_runtime."""
+    from service.cards.library import load_library
+    from service.credit.rules import load_rules
+    from service.hooks.auth import EhrJwtVerifier
+    from service.hooks.recorder import CardRecorder
+
+    engine = make_engine(settings.resolved_database_url)
+    sessions = make_sessionmaker(engine)
+    secret = settings.resolved_secret_key()
+    state = make_shared_state(settings.redis_url)
+    # follow_redirects stays False: an access token must never follow a redirect.
+    http = httpx.AsyncClient(follow_redirects=False, timeout=httpx.Timeout(5.0, connect=2.0))
+    registry = EhrRegistry(sessions)
+    return Runtime(
+        settings=settings, engine=engine, sessions=sessions, http=http, state=state,
+        secret=secret,
+        signing_keys=load_signing_keys(settings.signing_key_file, settings.data_dir),
+        app_context=AppContextSigner(secret, settings.app_context_ttl_seconds),
+        registry=registry,
+        content=load_library(settings.content_dir),
+        credit_rules=load_rules(settings.credit_rules_file),
+        jwt=EhrJwtVerifier(settings=settings, registry=registry, state=state, http=http,
+                           sessions=sessions),
+        recorder=CardRecorder(sessions),
+    )
+
+
+async def close_runtime(runtime: Runtime) -> None:
+    await runtime.recorder.close()
+    await runtime.http.aclose()
+    await runtime.state.close()
+    await runtime.engine.dispose()
+
+
+def create_app(settings: Settings | None = None, *, migrate: bool = False) -> FastAPI:
+    """The Bedside ASGI application. `migrate=True` upgrades the schema on start (single
+    process only; `bedside serve` migrates once before it starts its workers)."""
+    settings = settings or Settings()
+    configure_logging(settings.log_level)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if migrate:
+            await asyncio.to_thread(upgrade, settings.resolved_database_url)
+        runtime = await build_runtime(settings)
+        app.state.runtime = runtime
+        runtime.recorder.start()
+        # The index and the content are immutable for the worker's life: keep them out of
+        # the garbage collector's generations (halves GC cost on large hook bodies).
+        gc.collect()
+        gc.freeze()
+        try:
+            yield
+        finally:
+            await close_runtime(runtime)
+
+    app = FastAPI(title="Bedside", version=__version__, lifespan=lifespan,
+                  docs_url=None, redoc_url=None,
+                  openapi_url=None)
+    _install_error_handlers(app)
+    if settings.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins,
+                           allow_methods=["GET", "POST", "PUT", "PATCH"],
+                           allow_headers=["Authorization", "Content-Type", "Idempotency-Key"])
+    _include_routers(app)
+    _add_operational_routes(app)
+    return app
+
+
+def _include_routers(app: FastAPI) -> None:
+    from service.credit.routes import router as credit_router
+    from service.ehr.routes import router as ehr_router
+    from service.hooks.routes import router as hooks_router
+    from smart_app.api import router as learner_api_router
+    from smart_app.routes import router as smart_router
+
+    for router in (hooks_router, ehr_router, credit_router, smart_router, learner_api_router):
+        app.include_router(router)
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(Unauthorized)
+    async def _unauthorized(_request: Request, _exc: Unauthorized) -> Response:
+        return Response(status_code=401)  # bare 401, as CDS Hooks requires
+
+    @app.exception_handler(BedsideError)
+    async def _bedside_error(_request: Request, exc: BedsideError) -> Response:
+        return JSONResponse({"detail": exc.message}, status_code=exc.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_request: Request, exc: RequestValidationError) -> Response:
+        # Never echo the input back: it may hold tokens or patient data.
+        errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", "")} for e in exc.errors()]
+        return JSONResponse({"detail": errors}, status_code=400)
+
+
+def _add_operational_routes(app: FastAPI) -> None:
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz(request: Request) -> Response:
+        runtime: Runtime = request.app.state.runtime
+        checks = {"content": len(runtime.content) > 0}
+        try:
+            async with runtime.engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+            checks["database"] = True
+        except Exception:  # readiness reports, it does not raise
+            log.warning("readiness: database unreachable")
+            checks["database"] = False
+        status = 200 if all(checks.values()) else 503
+        return JSONResponse({"status": "ok" if status == 200 else "unavailable",
+                               "checks": checks}, status_code=status)
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/.well-known/jwks.json", include_in_schema=False)
+    async def jwks(request: Request) -> dict[str, object]:
+        runtime: Runtime = request.app.state.runtime
+        return runtime.signing_keys.public_jwks()

@@ -1,0 +1,1 @@
+"""Learning cycles, credit rules, the ledger, transcripts, certificates and exports."""

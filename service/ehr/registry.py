@@ -1,0 +1,89 @@
+"""The registry as the rest of Bedside sees it: immutable registrations, looked up by the JWT
+issuer and tenant (CDS Hooks) or by FHIR base (SMART launch), cached briefly in each worker."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Literal
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from service.ehr.models import EhrRecord
+
+ClientAuth = Literal["none", "client_secret_basic", "private_key_jwt"]
+
+
+def normalize_base(url: str) -> str:
+    return url.strip().rstrip("/")
+
+
+@dataclass(frozen=True, slots=True)
+class EhrRegistration:
+    id: uuid.UUID
+    issuer: str
+    jwks_url: str
+    tenant: str | None = None
+    fhir_base: str | None = None
+    client_ids: tuple[str, ...] = ()
+    client_auth: ClientAuth = "none"
+    client_secret: str | None = field(default=None, repr=False)
+    client_jwks: str | None = field(default=None, repr=False)
+    jku_allowlist: tuple[str, ...] = ()
+
+    @classmethod
+    def from_record(cls, record: EhrRecord) -> EhrRegistration:
+        return cls(
+            id=record.id, issuer=record.issuer, jwks_url=record.jwks_url,
+            tenant=record.tenant_key or None, fhir_base=record.fhir_base,
+            client_ids=tuple(record.client_ids or ()),
+            client_auth=record.client_auth,  # type: ignore[arg-type]
+            client_secret=record.client_secret, client_jwks=record.client_jwks,
+            jku_allowlist=tuple(record.jku_allowlist or ()),
+        )
+
+
+class EhrRegistry:
+    """Read-through cache of registrations (refreshed every few seconds, so that
+    `bedside ehr add` on one machine reaches every worker without a restart)."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], ttl_seconds: float = 5.0) -> None:
+        self._sessions = sessions
+        self._ttl = ttl_seconds
+        self._loaded_at = -1e9
+        self._all: tuple[EhrRegistration, ...] = ()
+
+    async def all(self) -> tuple[EhrRegistration, ...]:
+        if time.monotonic() - self._loaded_at > self._ttl:
+            async with self._sessions() as session:
+                self._all = await load_registrations(session)
+            self._loaded_at = time.monotonic()
+        return self._all
+
+    def invalidate(self) -> None:
+        self._loaded_at = -1e9
+
+    async def by_issuer(self, issuer: str) -> list[EhrRegistration]:
+        """Every registration for a JWT issuer (one per tenant)."""
+        wanted = normalize_base(issuer)
+        return [r for r in await self.all() if normalize_base(r.issuer) == wanted]
+
+    async def find(self, issuer: str, tenant: str | None) -> EhrRegistration | None:
+        for registration in await self.by_issuer(issuer):
+            if registration.tenant == (tenant or None):
+                return registration
+        return None
+
+    async def by_fhir_base(self, fhir_base: str) -> EhrRegistration | None:
+        wanted = normalize_base(fhir_base)
+        for registration in await self.all():
+            if registration.fhir_base and normalize_base(registration.fhir_base) == wanted:
+                return registration
+        return None
+
+
+async def load_registrations(session: AsyncSession) -> tuple[EhrRegistration, ...]:
+    rows = (await session.scalars(select(EhrRecord).order_by(EhrRecord.created_at))).all()
+    return tuple(EhrRegistration.from_record(row) for row in rows)

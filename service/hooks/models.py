@@ -1,0 +1,45 @@
+"""ORM models of issued cards and their feedback. No patient data: a card is remembered by
+its uuid, the content item, the pseudonymous learner, the hook and the time."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from service.db.base import Base, CreatedAt, UUIDPk
+
+
+class IssuedCard(Base):
+    __tablename__ = "issued_card"
+    __table_args__ = (Index("ix_issued_card_learner_item", "learner", "item_id", "issued_at"),)
+
+    uuid: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    item_id: Mapped[str] = mapped_column(String(200))
+    item_version: Mapped[str] = mapped_column(String(40))
+    learner: Mapped[str] = mapped_column(String(64))
+    service_id: Mapped[str] = mapped_column(String(100))
+    hook: Mapped[str] = mapped_column(String(100))
+    hook_instance: Mapped[str] = mapped_column(String(100))
+    issuer: Mapped[str] = mapped_column(String(500))
+    tenant: Mapped[str | None] = mapped_column(String(200), default=None)
+    issued_at: Mapped[datetime]
+
+
+class CardFeedback(Base):
+    """One feedback record; the EHR may send the same feedback again: one row per
+    (card, outcome, outcomeTimestamp)."""
+
+    __tablename__ = "card_feedback"
+    __table_args__ = (UniqueConstraint("card_uuid", "outcome", "outcome_timestamp"),)
+
+    id: Mapped[UUIDPk]
+    card_uuid: Mapped[uuid.UUID] = mapped_column(ForeignKey("issued_card.uuid"))
+    outcome: Mapped[str] = mapped_column(String(20))
+    outcome_timestamp: Mapped[datetime]
+    override_reason_system: Mapped[str | None] = mapped_column(String(500), default=None)
+    override_reason_code: Mapped[str | None] = mapped_column(String(200), default=None)
+    accepted_suggestions: Mapped[list[str]] = mapped_column(JSON, default=list)
+    received_at: Mapped[CreatedAt]

@@ -1,0 +1,5 @@
+"""Routes (placeholder until the owning package lands)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

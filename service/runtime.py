@@ -1,0 +1,38 @@
+"""Everything a worker builds once at start-up, in one place (the composition root's output)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from service.app_context import AppContextSigner
+from service.ehr.registry import EhrRegistry
+from service.keys import SigningKeys
+from service.settings import Settings
+from service.shared_state import SharedState
+
+if TYPE_CHECKING:
+    from service.cards.library import ContentLibrary
+    from service.credit.rules import CreditRules
+    from service.hooks.auth import EhrJwtVerifier
+    from service.hooks.recorder import CardRecorder
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    http: httpx.AsyncClient
+    state: SharedState
+    secret: bytes
+    signing_keys: SigningKeys
+    app_context: AppContextSigner
+    registry: EhrRegistry
+    content: ContentLibrary
+    credit_rules: CreditRules
+    jwt: EhrJwtVerifier
+    recorder: CardRecorder
