@@ -5,25 +5,29 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 
 import httpx
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from service.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from service import __version__
 from service.app_context import AppContextSigner
+from service.db.base import utcnow
 from service.db.engine import make_engine, make_sessionmaker
 from service.db.migrate import upgrade
 from service.ehr.registry import EhrRegistry
 from service.errors import BedsideError, Unauthorized
+from service.hooks.prefetch import PrefetchUnavailable
 from service.keys import load_signing_keys
+from service.limits import BodyLimitMiddleware
 from service.observability import configure_logging
+from service.responses import JSONResponse
 from service.runtime import Runtime
 from service.settings import Settings
 from service.shared_state import make_shared_state
@@ -46,17 +50,31 @@ async def build_runtime(settings: Settings) -> Runtime:
     http = httpx.AsyncClient(follow_redirects=False, timeout=httpx.Timeout(5.0, connect=2.0))
     registry = EhrRegistry(sessions)
     return Runtime(
-        settings=settings, engine=engine, sessions=sessions, http=http, state=state,
+        settings=settings,
+        engine=engine,
+        sessions=sessions,
+        http=http,
+        state=state,
         secret=secret,
         signing_keys=load_signing_keys(settings.signing_key_file, settings.data_dir),
         app_context=AppContextSigner(secret, settings.app_context_ttl_seconds),
         registry=registry,
         content=load_library(settings.content_dir),
         credit_rules=load_rules(settings.credit_rules_file),
-        jwt=EhrJwtVerifier(settings=settings, registry=registry, state=state, http=http,
-                           sessions=sessions),
+        jwt=EhrJwtVerifier(
+            settings=settings, registry=registry, state=state, http=http, sessions=sessions
+        ),
         recorder=CardRecorder(sessions),
+        clock=_clinical_clock(settings),
     )
+
+
+def _clinical_clock(settings: Settings) -> Callable[[], datetime]:
+    frozen = settings.evaluation_date
+    if frozen is None:
+        return utcnow
+    moment = datetime(frozen.year, frozen.month, frozen.day, 12, tzinfo=UTC)
+    return lambda: moment
 
 
 async def close_runtime(runtime: Runtime) -> None:
@@ -88,14 +106,23 @@ def create_app(settings: Settings | None = None, *, migrate: bool = False) -> Fa
         finally:
             await close_runtime(runtime)
 
-    app = FastAPI(title="Bedside", version=__version__, lifespan=lifespan,
-                  docs_url=None, redoc_url=None,
-                  openapi_url=None)
+    app = FastAPI(
+        title="Bedside",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
     _install_error_handlers(app)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     if settings.cors_origins:
-        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins,
-                           allow_methods=["GET", "POST", "PUT", "PATCH"],
-                           allow_headers=["Authorization", "Content-Type", "Idempotency-Key"])
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PUT", "PATCH"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
+        )
     _include_routers(app)
     _add_operational_routes(app)
     return app
@@ -116,6 +143,10 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Unauthorized)
     async def _unauthorized(_request: Request, _exc: Unauthorized) -> Response:
         return Response(status_code=401)  # bare 401, as CDS Hooks requires
+
+    @app.exception_handler(PrefetchUnavailable)
+    async def _precondition(_request: Request, exc: PrefetchUnavailable) -> Response:
+        return JSONResponse(exc.operation_outcome(), status_code=412)
 
     @app.exception_handler(BedsideError)
     async def _bedside_error(_request: Request, exc: BedsideError) -> Response:
@@ -145,8 +176,10 @@ def _add_operational_routes(app: FastAPI) -> None:
             log.warning("readiness: database unreachable")
             checks["database"] = False
         status = 200 if all(checks.values()) else 503
-        return JSONResponse({"status": "ok" if status == 200 else "unavailable",
-                               "checks": checks}, status_code=status)
+        return JSONResponse(
+            {"status": "ok" if status == 200 else "unavailable", "checks": checks},
+            status_code=status,
+        )
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:

@@ -38,20 +38,26 @@ class AppContextSigner:
         self._key = OctKey.import_key(derived)
         self._ttl = ttl_seconds
 
-    def sign(self, *, card_uuid: str, item_id: str, hook: str, learner: str,
-             now: float | None = None) -> str:
+    def sign(
+        self, *, card_uuid: str, item_id: str, hook: str, learner: str, now: float | None = None
+    ) -> str:
         issued = int(time.time() if now is None else now)
         claims = {"c": card_uuid, "i": item_id, "h": hook, "l": learner, "exp": issued + self._ttl}
-        return jws.serialize_compact({"alg": _ALG}, orjson.dumps(claims), self._key,
-                                     algorithms=[_ALG])
+        return jws.serialize_compact(
+            {"alg": _ALG}, orjson.dumps(claims), self._key, algorithms=[_ALG]
+        )
 
     def verify(self, token: str, now: float | None = None) -> AppContext:
         try:
             obj = jws.deserialize_compact(token, self._key, algorithms=[_ALG])
             claims = orjson.loads(obj.payload)
-            context = AppContext(card_uuid=str(claims["c"]), item_id=str(claims["i"]),
-                                 hook=str(claims["h"]), learner=str(claims["l"]),
-                                 expires_at=int(claims["exp"]))
+            context = AppContext(
+                card_uuid=str(claims["c"]),
+                item_id=str(claims["i"]),
+                hook=str(claims["h"]),
+                learner=str(claims["l"]),
+                expires_at=int(claims["exp"]),
+            )
         except (JoseError, ValueError, KeyError, TypeError) as exc:
             raise InvalidAppContext("appContext is not valid") from exc
         if context.expires_at < (time.time() if now is None else now):

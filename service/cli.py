@@ -18,12 +18,22 @@ def _serve(args: argparse.Namespace) -> int:
     settings = Settings()
     upgrade(settings.resolved_database_url)  # once, before any worker starts
     if args.workers > 1 and not settings.redis_url:
-        print("warning: several workers without BEDSIDE_REDIS_URL do not share replay caches "
-              "or sessions; set BEDSIDE_REDIS_URL for more than one worker", file=sys.stderr)
+        print(
+            "warning: several workers without BEDSIDE_REDIS_URL do not share replay caches "
+            "or sessions; set BEDSIDE_REDIS_URL for more than one worker",
+            file=sys.stderr,
+        )
     print(f"Bedside discovery URL: {settings.public_url}/cds-services", flush=True)
-    uvicorn.run("service.asgi:app", host=args.host, port=args.port, workers=args.workers,
-                log_level=settings.log_level.lower(), access_log=False, proxy_headers=True,
-                server_header=False)
+    uvicorn.run(
+        "service.asgi:app",
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level=settings.log_level.lower(),
+        access_log=False,
+        proxy_headers=True,
+        server_header=False,
+    )
     return 0
 
 

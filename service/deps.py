@@ -30,7 +30,9 @@ async def get_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 
 
-def require_admin(runtime: RuntimeDep, authorization: Annotated[str | None, Header()] = None) -> None:
+def require_admin(
+    runtime: RuntimeDep, authorization: Annotated[str | None, Header()] = None
+) -> None:
     """The admin API exists only when BEDSIDE_ADMIN_TOKEN is configured (404 otherwise)."""
     configured = runtime.settings.admin_token
     if configured is None:

@@ -50,8 +50,15 @@ class RedactingJsonFormatter(logging.Formatter):
         payload.update(log_context.get() or {})
         extra = getattr(record, "fields", None)
         if isinstance(extra, dict):
-            payload.update({k: v for k, v in extra.items() if k in SAFE_CONTEXT_KEYS or
-                            k.startswith("n_") or k in {"status", "duration_ms", "path", "item"}})
+            payload.update(
+                {
+                    k: v
+                    for k, v in extra.items()
+                    if k in SAFE_CONTEXT_KEYS
+                    or k.startswith("n_")
+                    or k in {"status", "duration_ms", "path", "item"}
+                }
+            )
         if record.exc_info:
             payload["exc"] = self.formatException(record.exc_info)
         return redact(json.dumps(payload, default=str))
@@ -77,16 +84,21 @@ def configure_logging(level: str = "INFO") -> None:
 
 
 HOOK_LATENCY = Histogram(
-    "bedside_hook_duration_seconds", "Time to answer a CDS Hooks service call", ["service"],
+    "bedside_hook_duration_seconds",
+    "Time to answer a CDS Hooks service call",
+    ["service"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
 )
 CARDS_PER_RESPONSE = Histogram(
-    "bedside_cards_per_response", "Cards returned per hook response", ["service"],
+    "bedside_cards_per_response",
+    "Cards returned per hook response",
+    ["service"],
     buckets=(0, 1, 2, 3, 5, 10),
 )
 JWT_REJECTIONS = Counter("bedside_jwt_rejections_total", "EHR JWTs rejected", ["reason"])
 FHIR_FETCH_LATENCY = Histogram(
-    "bedside_fhir_fetch_duration_seconds", "Prefetch fallback FHIR fetch time",
+    "bedside_fhir_fetch_duration_seconds",
+    "Prefetch fallback FHIR fetch time",
     buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 1.5, 3.0),
 )
 FHIR_FETCH_FAILURES = Counter(

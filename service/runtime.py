@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from service.app_context import AppContextSigner
+from service.db.base import utcnow
 from service.ehr.registry import EhrRegistry
 from service.keys import SigningKeys
 from service.settings import Settings
@@ -36,3 +39,6 @@ class Runtime:
     credit_rules: CreditRules
     jwt: EhrJwtVerifier
     recorder: CardRecorder
+    # The clinical clock: the date patients are evaluated at (frozen for demos over
+    # synthetic data; never used for token lifetimes).
+    clock: Callable[[], datetime] = field(default=utcnow)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -48,11 +49,12 @@ class Settings(BaseSettings):
     # CDS Hooks: prefetch, limits, cards
     fetch_deadline_seconds: float = Field(default=1.5, gt=0, le=30)
     max_body_bytes: int = Field(default=5_000_000, ge=1024)
-    max_json_depth: int = Field(default=64, ge=8)
     rate_limit_per_minute: int = Field(default=1200, ge=0)
     max_cards: int = Field(default=2, ge=0, le=10)
     repeat_window_days: int = Field(default=30, ge=0)
     app_context_ttl_seconds: int = Field(default=7 * 86400, ge=60)
+    # Evaluate patients as of this date (demos over synthetic data); development only.
+    evaluation_date: date | None = None
 
     # SMART app
     session_ttl_seconds: int = Field(default=8 * 3600, ge=60)
@@ -89,6 +91,8 @@ class Settings(BaseSettings):
             key = self.secret_key.get_secret_value() if self.secret_key else ""
             if key.lower() in _PLACEHOLDER_SECRETS or len(key) < 32:
                 raise ValueError("BEDSIDE_SECRET_KEY must be set to >= 32 random characters")
+            if self.evaluation_date is not None:
+                raise ValueError("BEDSIDE_EVALUATION_DATE is for demos, not production")
             if not self.public_url.startswith("https://"):
                 raise ValueError("BEDSIDE_PUBLIC_URL must be https:// in production")
         return self

@@ -36,11 +36,15 @@ class EhrRegistration:
     @classmethod
     def from_record(cls, record: EhrRecord) -> EhrRegistration:
         return cls(
-            id=record.id, issuer=record.issuer, jwks_url=record.jwks_url,
-            tenant=record.tenant_key or None, fhir_base=record.fhir_base,
+            id=record.id,
+            issuer=record.issuer,
+            jwks_url=record.jwks_url,
+            tenant=record.tenant_key or None,
+            fhir_base=record.fhir_base,
             client_ids=tuple(record.client_ids or ()),
             client_auth=record.client_auth,  # type: ignore[arg-type]
-            client_secret=record.client_secret, client_jwks=record.client_jwks,
+            client_secret=record.client_secret,
+            client_jwks=record.client_jwks,
             jku_allowlist=tuple(record.jku_allowlist or ()),
         )
 
@@ -49,7 +53,9 @@ class EhrRegistry:
     """Read-through cache of registrations (refreshed every few seconds, so that
     `bedside ehr add` on one machine reaches every worker without a restart)."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], ttl_seconds: float = 5.0) -> None:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], ttl_seconds: float = 5.0
+    ) -> None:
         self._sessions = sessions
         self._ttl = ttl_seconds
         self._loaded_at = -1e9

@@ -1,16 +1,97 @@
-"""PLACEHOLDER: background recording of issued cards."""
+"""Remember every issued card without a database round trip on the hook's critical path.
+
+Cards are appended to an in-memory buffer and written in batches by a background task (every
+200 ms or 200 cards). Feedback for a card still in the buffer flushes it first; shutdown
+flushes what is left. A card issued in the last 200 ms before a hard crash may be lost: its
+feedback then answers 404 and no credit depends on it (a launch re-creates the link).
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+import contextlib
+import logging
+import uuid
+from dataclasses import asdict, dataclass
+from datetime import datetime
+
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from service.hooks.models import IssuedCard
+
+log = logging.getLogger("bedside.hooks.recorder")
+FLUSH_INTERVAL_SECONDS = 0.2
+FLUSH_BATCH = 200
+MAX_BUFFER = 50_000
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedCardRecord:
+    uuid: uuid.UUID
+    item_id: str
+    item_version: str
+    learner: str
+    service_id: str
+    hook: str
+    hook_instance: str
+    issuer: str
+    tenant: str | None
+    issued_at: datetime
 
 
 class CardRecorder:
-    def __init__(self, sessions: Any) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
+        self._buffer: list[IssuedCardRecord] = []
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._lock = asyncio.Lock()
 
     def start(self) -> None:
-        pass
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run())
+
+    def record(self, cards: list[IssuedCardRecord]) -> None:
+        """Queue cards for writing; never blocks the hook."""
+        if len(self._buffer) + len(cards) > MAX_BUFFER:
+            log.error("issued-card buffer full; dropping oldest records")
+            del self._buffer[: len(cards)]
+        self._buffer.extend(cards)
+        if len(self._buffer) >= FLUSH_BATCH:
+            self._wake.set()
+
+    def pending(self) -> tuple[IssuedCardRecord, ...]:
+        return tuple(self._buffer)
+
+    def is_pending(self, card_uuid: uuid.UUID) -> bool:
+        return any(record.uuid == card_uuid for record in self._buffer)
+
+    async def flush(self) -> None:
+        """Write everything buffered now; on failure the records stay buffered."""
+        async with self._lock:
+            if not self._buffer:
+                return
+            batch = list(self._buffer)
+            try:
+                async with self._sessions() as session, session.begin():
+                    await session.execute(insert(IssuedCard), [asdict(r) for r in batch])
+            except Exception:
+                log.exception("writing issued cards failed; will retry")
+                return
+            del self._buffer[: len(batch)]
+
+    async def _run(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), FLUSH_INTERVAL_SECONDS)
+            self._wake.clear()
+            await self.flush()
 
     async def close(self) -> None:
-        pass
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        await self.flush()

@@ -1,5 +1,98 @@
-"""Routes (placeholder until the owning package lands)."""
+"""CDS Hooks HTTP endpoints: discovery, service calls, feedback. Thin: auth, one call, JSON."""
 
-from fastapi import APIRouter
+from __future__ import annotations
 
-router = APIRouter()
+import time
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Request, Response
+
+from service.deps import RuntimeDep, SessionDep
+from service.errors import BedsideError, NotFound
+from service.hooks.auth import VerifiedCaller
+from service.hooks.discovery import SERVICES_BY_ID, ServiceDefinition, discovery_document
+from service.hooks.feedback import parse_feedback, record_feedback
+from service.hooks.service import handle_hook
+from service.observability import CARDS_PER_RESPONSE, HOOK_LATENCY, bind_log_context
+from service.responses import JSONResponse
+from service.runtime import Runtime
+
+router = APIRouter(tags=["cds-hooks"])
+JSON_TYPES = ("application/json", "application/fhir+json")
+AuthHeader = Annotated[str | None, Header(alias="Authorization")]
+
+
+class UnsupportedMediaType(BedsideError):
+    status_code = 415
+
+
+class TooManyRequests(BedsideError):
+    status_code = 429
+
+
+def _service(service_id: str) -> ServiceDefinition:
+    service = SERVICES_BY_ID.get(service_id)
+    if service is None:
+        raise NotFound(f"no CDS service {service_id[:100]!r}")
+    return service
+
+
+def _require_json(request: Request) -> None:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type not in JSON_TYPES:
+        raise UnsupportedMediaType("send application/json")
+
+
+async def _authenticate(
+    runtime: Runtime, authorization: str | None, audience: str, endpoint: str
+) -> VerifiedCaller:
+    caller = await runtime.jwt.verify(authorization, audience, endpoint)
+    bind_log_context(issuer=caller.issuer, tenant=caller.tenant, jti=caller.jti)
+    limit = runtime.settings.rate_limit_per_minute
+    if limit:
+        window = int(time.time() // 60)
+        count = await runtime.state.incr_window(f"rl:{caller.issuer}:{window}", 61)
+        if count > limit:
+            raise TooManyRequests("rate limit exceeded; retry later")
+    return caller
+
+
+@router.get("/cds-services")
+async def discovery() -> dict[str, Any]:
+    """The discovery document: always available, holds nothing sensitive."""
+    return discovery_document()
+
+
+@router.post("/cds-services/{service_id}")
+async def call_service(
+    service_id: str, request: Request, runtime: RuntimeDep, authorization: AuthHeader = None
+) -> Response:
+    started = time.perf_counter()
+    service = _service(service_id)
+    bind_log_context(service_id=service.id, hook=service.hook)
+    audience = f"{runtime.settings.public_url}/cds-services/{service.id}"
+    caller = await _authenticate(runtime, authorization, audience, "service")
+    _require_json(request)
+    answer = await handle_hook(runtime, service, await request.body(), caller)
+    HOOK_LATENCY.labels(service.id).observe(time.perf_counter() - started)
+    CARDS_PER_RESPONSE.labels(service.id).observe(len(answer["cards"]))
+    return JSONResponse(answer)
+
+
+@router.post("/cds-services/{service_id}/feedback")
+async def feedback(
+    service_id: str,
+    request: Request,
+    runtime: RuntimeDep,
+    session: SessionDep,
+    authorization: AuthHeader = None,
+) -> Response:
+    service = _service(service_id)
+    bind_log_context(service_id=service.id, hook=service.hook)
+    audience = f"{runtime.settings.public_url}/cds-services/{service.id}/feedback"
+    caller = await _authenticate(runtime, authorization, audience, "feedback")
+    _require_json(request)
+    body = parse_feedback(await request.body())
+    await runtime.recorder.flush()  # a card issued moments ago may still be buffered
+    await record_feedback(session, body, issuer=caller.registration.issuer, tenant=caller.tenant)
+    return Response(status_code=200)

@@ -1,0 +1,254 @@
+"""Prefetch: render our templates, check what the EHR sent, fetch what is missing.
+
+A missing key means the client did not satisfy the template; `null` means there is no data;
+an OperationOutcome means the client's own fetch failed. Missing and failed keys are fetched
+from `fhirServer` with the request's access token, but only when that server is the FHIR base
+registered for the verified issuer and tenant (otherwise any valid token would make Bedside an
+SSRF proxy), in parallel, following `next` links on the same server, under one deadline.
+The access token is a transient value: it is passed to the fetcher and dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import orjson
+
+from service.errors import BedsideError
+from service.observability import FHIR_FETCH_FAILURES, FHIR_FETCH_LATENCY
+
+_TOKEN = re.compile(r"\{\{\s*([A-Za-z0-9_.]+)\s*\}\}")
+_USER_TOKENS = {
+    "userPractitionerId": "Practitioner",
+    "userPractitionerRoleId": "PractitionerRole",
+    "userPatientId": "Patient",
+    "userRelatedPersonId": "RelatedPerson",
+}
+MAX_PAGES = 10
+MAX_RESPONSE_BYTES = 20_000_000
+
+
+class PrefetchUnavailable(BedsideError):
+    """Required data could be neither prefetched nor fetched: 412 Precondition Failed."""
+
+    status_code = 412
+
+    def __init__(self, keys: list[str]) -> None:
+        super().__init__("required prefetch data is unavailable: " + ", ".join(sorted(keys)), 412)
+        self.keys = keys
+
+    def operation_outcome(self) -> dict[str, Any]:
+        return {
+            "resourceType": "OperationOutcome",
+            "issue": [{"severity": "error", "code": "not-found", "diagnostics": self.message}],
+        }
+
+
+def render_template(template: str, context: Mapping[str, Any]) -> str | None:
+    """Fill `{{context.x}}` and user tokens; None when a token cannot be filled."""
+    missing = False
+
+    def _fill(match: re.Match[str]) -> str:
+        nonlocal missing
+        value = _token_value(match.group(1), context)
+        if value is None:
+            missing = True
+            return ""
+        return value
+
+    rendered = _TOKEN.sub(_fill, template)
+    return None if missing else rendered
+
+
+def _token_value(token: str, context: Mapping[str, Any]) -> str | None:
+    if token.startswith("context."):
+        value = context.get(token.removeprefix("context."))
+        # only root-level primitive context fields are eligible
+        if isinstance(value, str | int | float) and not isinstance(value, bool) and str(value):
+            return str(value)
+        return None
+    resource_type = _USER_TOKENS.get(token)
+    user = context.get("userId")
+    if resource_type and isinstance(user, str) and user.startswith(resource_type + "/"):
+        return user.split("/", 1)[1]
+    return None
+
+
+def is_operation_outcome(value: Any) -> bool:
+    return isinstance(value, dict) and value.get("resourceType") == "OperationOutcome"
+
+
+def keys_to_fetch(templates: Mapping[str, str], prefetch: Mapping[str, Any] | None) -> list[str]:
+    """Template keys the client did not satisfy (absent) or could not (OperationOutcome)."""
+    given = prefetch or {}
+    return [key for key in templates if key not in given or is_operation_outcome(given[key])]
+
+
+@dataclass(frozen=True, slots=True)
+class FhirAccess:
+    """Where and how to fetch: the registered base and the request's transient token."""
+
+    base: str
+    token: str
+
+    def __repr__(self) -> str:  # never show the token
+        return f"FhirAccess(base={self.base!r})"
+
+
+class CircuitBreaker:
+    """Stops calling a FHIR server that keeps failing, for a while (per worker)."""
+
+    def __init__(self, threshold: int = 5, cooldown_seconds: float = 30.0) -> None:
+        self._threshold = threshold
+        self._cooldown = cooldown_seconds
+        self._failures: dict[str, int] = {}
+        self._open_until: dict[str, float] = {}
+
+    def allows(self, base: str) -> bool:
+        return time.monotonic() >= self._open_until.get(base, 0.0)
+
+    def record(self, base: str, ok: bool) -> None:
+        if ok:
+            self._failures.pop(base, None)
+            return
+        count = self._failures.get(base, 0) + 1
+        self._failures[base] = count
+        if count >= self._threshold:
+            self._open_until[base] = time.monotonic() + self._cooldown
+            self._failures[base] = 0
+
+
+class FetchFailed(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+async def _get_json(http: httpx.AsyncClient, url: str, access: FhirAccess) -> Any:
+    headers = {"Authorization": f"Bearer {access.token}", "Accept": "application/fhir+json"}
+    async with http.stream("GET", url, headers=headers) as response:
+        if response.status_code != 200:
+            raise FetchFailed(f"status_{response.status_code // 100}xx")
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > MAX_RESPONSE_BYTES:
+                raise FetchFailed("too_large")
+            chunks.append(chunk)
+    try:
+        return orjson.loads(b"".join(chunks))
+    except orjson.JSONDecodeError as exc:
+        raise FetchFailed("invalid_json") from exc
+
+
+def _next_link(bundle: Any) -> str | None:
+    if not isinstance(bundle, dict):
+        return None
+    for link in bundle.get("link") or ():
+        if isinstance(link, dict) and link.get("relation") == "next":
+            url = link.get("url")
+            return url if isinstance(url, str) else None
+    return None
+
+
+def _same_server(url: str, base: str) -> bool:
+    return url == base or url.startswith(base.rstrip("/") + "/") or url.startswith(base + "?")
+
+
+async def follow_pages(http: httpx.AsyncClient, first: Any, access: FhirAccess) -> Any:
+    """Merge the entries of a paginated searchset Bundle, on the registered server only."""
+    bundle = first
+    pages = 1
+    next_url = _next_link(bundle)
+    while next_url and pages < MAX_PAGES:
+        if not _same_server(next_url, access.base):
+            raise FetchFailed("foreign_next_link")
+        page = await _get_json(http, next_url, access)
+        if not isinstance(page, dict):
+            raise FetchFailed("invalid_page")
+        bundle = {**bundle, "entry": [*(bundle.get("entry") or []), *(page.get("entry") or [])]}
+        pages += 1
+        next_url = _next_link(page)
+    if isinstance(bundle, dict) and "link" in bundle:
+        bundle = {k: v for k, v in bundle.items() if k != "link"}
+    return bundle
+
+
+async def fetch_query(http: httpx.AsyncClient, query: str, access: FhirAccess) -> Any:
+    started = time.perf_counter()
+    try:
+        value = await _get_json(http, f"{access.base.rstrip('/')}/{query.lstrip('/')}", access)
+        value = await follow_pages(http, value, access)
+        if is_operation_outcome(value):
+            raise FetchFailed("operation_outcome")
+        return value
+    finally:
+        FHIR_FETCH_LATENCY.observe(time.perf_counter() - started)
+
+
+async def complete_prefetch(
+    http: httpx.AsyncClient,
+    templates: Mapping[str, str],
+    context: Mapping[str, Any],
+    prefetch: Mapping[str, Any] | None,
+    access: FhirAccess | None,
+    *,
+    deadline_seconds: float,
+    breaker: CircuitBreaker,
+) -> dict[str, Any]:
+    """Every template key's data (None for 'no data'), or PrefetchUnavailable (412)."""
+    result: dict[str, Any] = {k: v for k, v in (prefetch or {}).items() if k in templates}
+    wanted = keys_to_fetch(templates, prefetch)
+    paginated = [k for k, v in result.items() if k not in wanted and _next_link(v)]
+    if not wanted and not (paginated and access):
+        return result
+    if access is None or not breaker.allows(access.base):
+        if wanted:
+            FHIR_FETCH_FAILURES.labels("no_access" if access is None else "circuit_open").inc()
+            raise PrefetchUnavailable(wanted)
+        return result
+    jobs: dict[str, Any] = {}
+    for key in wanted:
+        query = render_template(templates[key], context)
+        if query is None:
+            raise PrefetchUnavailable([key])
+        jobs[key] = fetch_query(http, query, access)
+    for key in paginated:
+        jobs[key] = follow_pages(http, result[key], access)
+    fetched = await _gather_under_deadline(jobs, deadline_seconds, breaker, access.base)
+    failed = [key for key in wanted if key not in fetched]
+    if failed:
+        raise PrefetchUnavailable(failed)
+    result.update(fetched)
+    return result
+
+
+async def _gather_under_deadline(
+    jobs: dict[str, Any], deadline: float, breaker: CircuitBreaker, base: str
+) -> dict[str, Any]:
+    tasks = {key: asyncio.ensure_future(job) for key, job in jobs.items()}
+    done, pending = await asyncio.wait(tasks.values(), timeout=deadline)
+    for task in pending:
+        task.cancel()
+    if pending:
+        await asyncio.gather(*pending, return_exceptions=True)
+        FHIR_FETCH_FAILURES.labels("deadline").inc()
+    results: dict[str, Any] = {}
+    for key, task in tasks.items():
+        if task not in done:
+            continue
+        error = task.exception()
+        if error is None:
+            results[key] = task.result()
+        else:
+            reason = error.reason if isinstance(error, FetchFailed) else type(error).__name__
+            FHIR_FETCH_FAILURES.labels(reason).inc()
+    breaker.record(base, ok=not pending and len(results) == len(tasks))
+    return results

@@ -1,0 +1,192 @@
+"""The hook orchestrator: the one place where adapters (JWT, prefetch, database) meet the
+pure matching core. One call per CDS Hooks service request."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+from pydantic import ValidationError
+
+from service.cards import (
+    FatiguePolicy,
+    facts_from_resources,
+    match,
+    render_card,
+    resources_from_bundle,
+    select,
+)
+from service.errors import BadRequest
+from service.hooks.auth import VerifiedCaller
+from service.hooks.discovery import ServiceDefinition
+from service.hooks.learner_state import SNOOZE_CODE, load_learner_state
+from service.hooks.prefetch import CircuitBreaker, FhirAccess, complete_prefetch
+from service.hooks.recorder import IssuedCardRecord
+from service.hooks.schemas import (
+    HOOK_CONTEXTS,
+    CardsResponse,
+    HookRequest,
+    PatientViewContext,
+    describe_errors,
+)
+from service.identity import learner_key
+from service.runtime import Runtime
+
+OVERRIDE_REASONS = (
+    {
+        "system": "urn:bedside:override-reason",
+        "code": "not-relevant",
+        "display": "Not relevant to this patient",
+    },
+    {
+        "system": "urn:bedside:override-reason",
+        "code": "already-known",
+        "display": "I already know this",
+    },
+    {"system": "urn:bedside:override-reason", "code": SNOOZE_CODE, "display": "Remind me later"},
+)
+_breaker = CircuitBreaker()
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedCall:
+    request: HookRequest
+    context: PatientViewContext
+
+
+def parse_call(body: bytes, service: ServiceDefinition) -> ParsedCall:
+    """Lean parsing: orjson, a strict envelope, the hook's context. 400 with a clear message."""
+    try:
+        raw = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise BadRequest("request body is not valid JSON") from exc
+    if not isinstance(raw, dict):
+        raise BadRequest("request body must be a JSON object")
+    try:
+        request = HookRequest.model_validate(raw)
+    except ValidationError as exc:
+        raise BadRequest(describe_errors(exc, "request")) from exc
+    if request.hook != service.hook:
+        raise BadRequest(
+            f"service {service.id} answers hook {service.hook!r}, not {request.hook!r}"
+        )
+    try:
+        context = HOOK_CONTEXTS[service.hook].model_validate(request.context)
+    except ValidationError as exc:
+        raise BadRequest(describe_errors(exc, "context")) from exc
+    return ParsedCall(request=request, context=context)
+
+
+def fhir_access(request: HookRequest, caller: VerifiedCaller) -> FhirAccess | None:
+    """The FHIR server we may call: only the base registered for this issuer and tenant."""
+    registered = caller.registration.fhir_base
+    if not request.fhir_server or not request.fhir_authorization or not registered:
+        return None
+    if request.fhir_server.rstrip("/") != registered.rstrip("/"):
+        return None
+    return FhirAccess(base=registered.rstrip("/"), token=request.fhir_authorization.access_token)
+
+
+def gather_resources(prefetch: dict[str, Any]) -> list[dict[str, Any]]:
+    resources: list[dict[str, Any]] = []
+    for value in prefetch.values():
+        if not isinstance(value, dict):
+            continue
+        if value.get("resourceType") == "Bundle":
+            resources.extend(resources_from_bundle(value))
+        else:
+            resources.append(value)
+    return resources
+
+
+async def handle_hook(
+    runtime: Runtime, service: ServiceDefinition, body: bytes, caller: VerifiedCaller
+) -> dict[str, Any]:
+    """Answer one CDS Hooks call: parse, complete prefetch, match, rank, render, remember."""
+    call = parse_call(body, service)
+    request, context = call.request, call.context
+    prefetch = await complete_prefetch(
+        runtime.http,
+        service.prefetch,
+        request.context,
+        request.prefetch,
+        fhir_access(request, caller),
+        deadline_seconds=runtime.settings.fetch_deadline_seconds,
+        breaker=_breaker,
+    )
+    now = runtime.clock()
+    draft_orders = resources_from_bundle(getattr(context, "draft_orders", None) or {})
+    facts = facts_from_resources(
+        gather_resources(prefetch), at=now.date(), draft_orders=draft_orders
+    )
+    learner = learner_key(
+        runtime.secret, caller.registration.issuer, caller.tenant, context.user_id
+    )
+    async with runtime.sessions() as session:
+        state = await load_learner_state(
+            session,
+            learner,
+            now=now,
+            repeat_window_days=runtime.settings.repeat_window_days,
+            pending=runtime.recorder.pending(),
+        )
+    policy = FatiguePolicy(
+        max_cards=runtime.settings.max_cards, repeat_window_days=runtime.settings.repeat_window_days
+    )
+    chosen = select(
+        match(runtime.content, facts, hook=service.hook, at=now.date()), state, policy, now=now
+    )
+    cards, records = _render(runtime, service, request, caller, learner, chosen, now)
+    runtime.recorder.record(records)
+    return CardsResponse.model_validate({"cards": cards}).to_wire()
+
+
+def _render(
+    runtime: Runtime,
+    service: ServiceDefinition,
+    request: HookRequest,
+    caller: VerifiedCaller,
+    learner: str,
+    chosen: list[Any],
+    now: datetime,
+) -> tuple[list[dict[str, Any]], list[IssuedCardRecord]]:
+    launch_url = f"{runtime.settings.public_url}/app/launch"
+    cards: list[dict[str, Any]] = []
+    records: list[IssuedCardRecord] = []
+    for chosen_match in chosen:
+        item = chosen_match.item
+        card_uuid = uuid.uuid4()
+        app_context = runtime.app_context.sign(
+            card_uuid=str(card_uuid), item_id=item.id, hook=service.hook, learner=learner
+        )
+        card = render_card(
+            item,
+            card_uuid=str(card_uuid),
+            launch_url=launch_url,
+            app_context=app_context,
+            credit_label=credit_label(item),
+        )
+        card["overrideReasons"] = [dict(reason) for reason in OVERRIDE_REASONS]
+        cards.append(card)
+        records.append(
+            IssuedCardRecord(
+                uuid=card_uuid,
+                item_id=item.id,
+                item_version=item.version,
+                learner=learner,
+                service_id=service.id,
+                hook=service.hook,
+                hook_instance=request.hook_instance,
+                issuer=caller.registration.issuer,
+                tenant=caller.tenant,
+                issued_at=now,
+            )
+        )
+    return cards, records
+
+
+def credit_label(item: Any) -> str:
+    return "earn 0.5 CME" if item.credit_format == "poc" else "earn CME credit"
