@@ -150,7 +150,9 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(BedsideError)
     async def _bedside_error(_request: Request, exc: BedsideError) -> Response:
-        return JSONResponse({"detail": exc.message}, status_code=exc.status_code)
+        return JSONResponse(
+            {"detail": exc.message}, status_code=exc.status_code, headers=exc.headers
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> Response:

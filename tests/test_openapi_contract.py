@@ -18,8 +18,12 @@ METHODS = {"get", "post", "put", "patch", "delete"}
 
 def _spec_operations() -> set[tuple[str, str]]:
     spec = yaml.safe_load(SPEC.read_text())
-    return {(method.upper(), path) for path, item in spec["paths"].items()
-            for method in item if method in METHODS}
+    return {
+        (method.upper(), path)
+        for path, item in spec["paths"].items()
+        for method in item
+        if method in METHODS
+    }
 
 
 def _routes(routes: list[Any]) -> list[Route]:
@@ -58,5 +62,9 @@ def test_every_openapi_path_has_a_route() -> None:
 def test_spec_is_openapi_3() -> None:
     spec = yaml.safe_load(SPEC.read_text())
     assert spec["openapi"].startswith("3.")
-    assert all(op.get("responses") for item in spec["paths"].values()
-               for m, op in item.items() if m in METHODS)
+    assert all(
+        op.get("responses")
+        for item in spec["paths"].values()
+        for m, op in item.items()
+        if m in METHODS
+    )

@@ -50,10 +50,14 @@ async def _authenticate(
     bind_log_context(issuer=caller.issuer, tenant=caller.tenant, jti=caller.jti)
     limit = runtime.settings.rate_limit_per_minute
     if limit:
-        window = int(time.time() // 60)
+        now = time.time()
+        window = int(now // 60)
         count = await runtime.state.incr_window(f"rl:{caller.issuer}:{window}", 61)
         if count > limit:
-            raise TooManyRequests("rate limit exceeded; retry later")
+            retry_after = str(max(1, 60 - int(now % 60)))
+            raise TooManyRequests(
+                "rate limit exceeded; retry later", headers={"Retry-After": retry_after}
+            )
     return caller
 
 

@@ -27,8 +27,11 @@ OUTCOME = {"resourceType": "OperationOutcome", "issue": [{"severity": "error"}]}
 
 
 def _bundle(*resources: dict, next_url: str | None = None) -> dict:
-    bundle: dict = {"resourceType": "Bundle", "type": "searchset",
-                    "entry": [{"resource": r} for r in resources]}
+    bundle: dict = {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "entry": [{"resource": r} for r in resources],
+    }
     if next_url:
         bundle["link"] = [{"relation": "next", "url": next_url}]
     return bundle
@@ -48,8 +51,10 @@ def _full_prefetch() -> dict:
     ("template", "expected"),
     [
         ("Patient/{{context.patientId}}", "Patient/pat-1"),
-        ("Observation?patient={{ context.patientId }}&encounter={{context.encounterId}}",
-         "Observation?patient=pat-1&encounter=enc-1"),
+        (
+            "Observation?patient={{ context.patientId }}&encounter={{context.encounterId}}",
+            "Observation?patient=pat-1&encounter=enc-1",
+        ),
         ("Practitioner/{{userPractitionerId}}", "Practitioner/p1"),
         ("PractitionerRole/{{userPractitionerRoleId}}", None),
         ("Patient/{{userPatientId}}", None),
@@ -68,18 +73,28 @@ def test_user_patient_token() -> None:
 
 
 def test_missing_and_failed_keys_are_fetched_null_is_no_data() -> None:
-    prefetch = {"patient": {"resourceType": "Patient"}, "conditions": None,
-                "medications": OUTCOME}
+    prefetch = {"patient": {"resourceType": "Patient"}, "conditions": None, "medications": OUTCOME}
     assert keys_to_fetch(PATIENT_DATA_PREFETCH, prefetch) == [
-        "medications", "observations", "procedures"]
+        "medications",
+        "observations",
+        "procedures",
+    ]
     assert keys_to_fetch(PATIENT_DATA_PREFETCH, None) == list(PATIENT_DATA_PREFETCH)
 
 
 async def test_complete_prefetch_needs_no_fetch() -> None:
     async with httpx.AsyncClient() as http:
-        result = await complete_prefetch(http, PATIENT_DATA_PREFETCH, CONTEXT, _full_prefetch(),
-                                         None, deadline_seconds=1, breaker=CircuitBreaker())
-    assert result["medications"] is None and result["patient"]["id"] == "pat-1"
+        result = await complete_prefetch(
+            http,
+            PATIENT_DATA_PREFETCH,
+            CONTEXT,
+            _full_prefetch(),
+            None,
+            deadline_seconds=1,
+            breaker=CircuitBreaker(),
+        )
+    assert result["medications"] is None
+    assert result["patient"]["id"] == "pat-1"
 
 
 async def test_missing_data_without_fhir_access_is_412() -> None:
@@ -87,24 +102,45 @@ async def test_missing_data_without_fhir_access_is_412() -> None:
     del prefetch["conditions"]
     async with httpx.AsyncClient() as http:
         with pytest.raises(PrefetchUnavailable) as caught:
-            await complete_prefetch(http, PATIENT_DATA_PREFETCH, CONTEXT, prefetch, None,
-                                    deadline_seconds=1, breaker=CircuitBreaker())
-    assert caught.value.status_code == 412 and caught.value.keys == ["conditions"]
+            await complete_prefetch(
+                http,
+                PATIENT_DATA_PREFETCH,
+                CONTEXT,
+                prefetch,
+                None,
+                deadline_seconds=1,
+                breaker=CircuitBreaker(),
+            )
+    assert caught.value.status_code == 412
+    assert caught.value.keys == ["conditions"]
     assert caught.value.operation_outcome()["resourceType"] == "OperationOutcome"
 
 
 @respx.mock
 async def test_fetches_missing_with_token_and_follows_pages() -> None:
     first = respx.get(f"{BASE}/Condition", params={"patient": "pat-1"}).mock(
-        return_value=httpx.Response(200, json=_bundle(
-            {"resourceType": "Condition", "id": "c1"}, next_url=f"{BASE}/Condition?page=2")))
+        return_value=httpx.Response(
+            200,
+            json=_bundle(
+                {"resourceType": "Condition", "id": "c1"}, next_url=f"{BASE}/Condition?page=2"
+            ),
+        )
+    )
     second = respx.get(f"{BASE}/Condition", params={"page": "2"}).mock(
-        return_value=httpx.Response(200, json=_bundle({"resourceType": "Condition", "id": "c2"})))
+        return_value=httpx.Response(200, json=_bundle({"resourceType": "Condition", "id": "c2"}))
+    )
     prefetch = _full_prefetch()
     prefetch["conditions"] = OUTCOME  # the client's own fetch failed
     async with httpx.AsyncClient() as http:
-        result = await complete_prefetch(http, PATIENT_DATA_PREFETCH, CONTEXT, prefetch, ACCESS,
-                                         deadline_seconds=2, breaker=CircuitBreaker())
+        result = await complete_prefetch(
+            http,
+            PATIENT_DATA_PREFETCH,
+            CONTEXT,
+            prefetch,
+            ACCESS,
+            deadline_seconds=2,
+            breaker=CircuitBreaker(),
+        )
     ids = [e["resource"]["id"] for e in result["conditions"]["entry"]]
     assert ids == ["c1", "c2"]
     for route in (first, second):
@@ -114,14 +150,22 @@ async def test_fetches_missing_with_token_and_follows_pages() -> None:
 @respx.mock
 async def test_next_link_to_another_server_is_refused() -> None:
     evil = respx.get("https://attacker.example/steal").mock(return_value=httpx.Response(200))
-    respx.get(f"{BASE}/Condition").mock(return_value=httpx.Response(200, json=_bundle(
-        next_url="https://attacker.example/steal")))
+    respx.get(f"{BASE}/Condition").mock(
+        return_value=httpx.Response(200, json=_bundle(next_url="https://attacker.example/steal"))
+    )
     prefetch = _full_prefetch()
     del prefetch["conditions"]
     async with httpx.AsyncClient() as http:
         with pytest.raises(PrefetchUnavailable):
-            await complete_prefetch(http, PATIENT_DATA_PREFETCH, CONTEXT, prefetch, ACCESS,
-                                    deadline_seconds=2, breaker=CircuitBreaker())
+            await complete_prefetch(
+                http,
+                PATIENT_DATA_PREFETCH,
+                CONTEXT,
+                prefetch,
+                ACCESS,
+                deadline_seconds=2,
+                breaker=CircuitBreaker(),
+            )
     assert not evil.called  # the token never went to another host
 
 
@@ -137,24 +181,44 @@ async def test_deadline_is_honoured() -> None:
     started = time.perf_counter()
     async with httpx.AsyncClient() as http:
         with pytest.raises(PrefetchUnavailable):
-            await complete_prefetch(http, PATIENT_DATA_PREFETCH, CONTEXT, prefetch, ACCESS,
-                                    deadline_seconds=0.2, breaker=CircuitBreaker())
+            await complete_prefetch(
+                http,
+                PATIENT_DATA_PREFETCH,
+                CONTEXT,
+                prefetch,
+                ACCESS,
+                deadline_seconds=0.2,
+                breaker=CircuitBreaker(),
+            )
     assert time.perf_counter() - started < 2  # far below the 5 s the server would take
 
 
 @respx.mock
-@pytest.mark.parametrize("response", [
-    httpx.Response(500), httpx.Response(429), httpx.Response(302, headers={"Location": "/x"}),
-    httpx.Response(200, content=b"{not json"), httpx.Response(200, json=OUTCOME),
-])
+@pytest.mark.parametrize(
+    "response",
+    [
+        httpx.Response(500),
+        httpx.Response(429),
+        httpx.Response(302, headers={"Location": "/x"}),
+        httpx.Response(200, content=b"{not json"),
+        httpx.Response(200, json=OUTCOME),
+    ],
+)
 async def test_failing_fhir_server_is_412(response: httpx.Response) -> None:
     respx.get(f"{BASE}/MedicationRequest").mock(return_value=response)
     prefetch = _full_prefetch()
     del prefetch["medications"]
     async with httpx.AsyncClient(follow_redirects=False) as http:
         with pytest.raises(PrefetchUnavailable):
-            await complete_prefetch(http, PATIENT_DATA_PREFETCH, CONTEXT, prefetch, ACCESS,
-                                    deadline_seconds=1, breaker=CircuitBreaker())
+            await complete_prefetch(
+                http,
+                PATIENT_DATA_PREFETCH,
+                CONTEXT,
+                prefetch,
+                ACCESS,
+                deadline_seconds=1,
+                breaker=CircuitBreaker(),
+            )
 
 
 @respx.mock
@@ -166,8 +230,15 @@ async def test_circuit_breaker_stops_calling_a_dead_server() -> None:
     async with httpx.AsyncClient() as http:
         for _ in range(4):
             with pytest.raises(PrefetchUnavailable):
-                await complete_prefetch(http, PATIENT_DATA_PREFETCH, CONTEXT, prefetch, ACCESS,
-                                        deadline_seconds=1, breaker=breaker)
+                await complete_prefetch(
+                    http,
+                    PATIENT_DATA_PREFETCH,
+                    CONTEXT,
+                    prefetch,
+                    ACCESS,
+                    deadline_seconds=1,
+                    breaker=breaker,
+                )
     assert route.call_count == 2
 
 
