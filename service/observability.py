@@ -77,7 +77,10 @@ def configure_logging(level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers = [handler]
     root.setLevel(level.upper())
-    for noisy in ("httpx", "httpcore", "hpack", "asyncio", "aiosqlite"):
+    # httpx logs every request URL at INFO: FHIR query URLs carry patient ids.
+    for chatty in ("httpx", "httpcore", "hpack"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
+    for noisy in ("asyncio", "aiosqlite"):
         logging.getLogger(noisy).setLevel(max(logging.INFO, root.level))
     # uvicorn's access log prints query strings (SMART `code`, `launch`): keep it off.
     logging.getLogger("uvicorn.access").disabled = True
