@@ -106,15 +106,13 @@ class RedisState:
         return bool(await self._redis.set(self._k(key), b"1", nx=True, ex=ttl_seconds))
 
     async def get(self, key: str) -> bytes | None:
-        value = await self._redis.get(self._k(key))
-        return bytes(value) if value is not None else None
+        return _as_bytes(await self._redis.get(self._k(key)))
 
     async def set(self, key: str, value: bytes, ttl_seconds: int) -> None:
         await self._redis.set(self._k(key), value, ex=ttl_seconds)
 
     async def pop(self, key: str) -> bytes | None:
-        value = await self._redis.getdel(self._k(key))
-        return bytes(value) if value is not None else None
+        return _as_bytes(await self._redis.getdel(self._k(key)))
 
     async def delete(self, key: str) -> None:
         await self._redis.delete(self._k(key))
@@ -128,6 +126,12 @@ class RedisState:
 
     async def close(self) -> None:
         await self._redis.aclose()
+
+
+def _as_bytes(value: bytes | str | None) -> bytes | None:
+    if value is None or isinstance(value, bytes):
+        return value
+    return value.encode()
 
 
 def make_shared_state(redis_url: str | None) -> SharedState:

@@ -1,0 +1,278 @@
+"""`bedside doctor`: does the wiring work? Configuration, database and migrations, content,
+shared state, and every registered EHR's key set, as a readable report for hospital IT.
+
+Read-only: it migrates nothing, creates no database and never prints a secret.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import httpx
+from joserfc.errors import JoseError
+from joserfc.jwk import Key
+from joserfc.jws import JWSRegistry
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from service.db.engine import is_sqlite, make_engine, make_sessionmaker
+from service.ehr.registry import EhrRegistration, load_registrations
+from service.hooks.jwks import KeySetUnavailable, fetch_key_set
+from service.settings import Settings
+
+Status = Literal["ok", "warn", "fail"]
+SMART_TIMEOUT = httpx.Timeout(5.0, connect=2.0)
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One line of the report."""
+
+    area: str
+    status: Status
+    message: str
+
+    @property
+    def failed(self) -> bool:
+        return self.status == "fail"
+
+
+async def diagnose(settings: Settings, http: httpx.AsyncClient | None = None) -> list[Finding]:
+    """Run every check; never raises for a problem it can report."""
+    findings = check_configuration(settings)
+    database, registrations = await check_database(settings)
+    findings += database
+    findings.append(check_content(settings))
+    findings += await check_shared_state(settings)
+    async with httpx.AsyncClient(follow_redirects=False) as own_http:
+        findings += await check_key_sets(registrations, settings, http or own_http)
+        findings += await check_smart(registrations, http or own_http)
+    return findings
+
+
+def check_configuration(settings: Settings) -> list[Finding]:
+    """Settings already validated; report what matters for a deployment."""
+    findings = [
+        Finding(
+            "configuration",
+            "ok",
+            f"environment={settings.environment}, public URL {settings.public_url}",
+        )
+    ]
+    if not settings.public_url.startswith("https://"):
+        status: Status = "fail" if settings.environment != "development" else "warn"
+        findings.append(
+            Finding(
+                "configuration",
+                status,
+                "BEDSIDE_PUBLIC_URL is not https: EHRs put this URL in the "
+                "JWT `aud`; use https outside local development",
+            )
+        )
+    if settings.environment == "production" and not settings.redis_url:
+        findings.append(
+            Finding(
+                "configuration",
+                "warn",
+                "no BEDSIDE_REDIS_URL: more than one worker will not share "
+                "replay caches, key caches or sessions",
+            )
+        )
+    if settings.admin_token is None:
+        findings.append(
+            Finding("configuration", "ok", "admin API disabled (BEDSIDE_ADMIN_TOKEN not set)")
+        )
+    return findings
+
+
+async def check_database(settings: Settings) -> tuple[list[Finding], list[EhrRegistration]]:
+    """Reachable, migrated to head; returns the registrations when it can read them."""
+    from service.db.migrate import current_heads
+
+    url = settings.resolved_database_url
+    shown = make_url(url).render_as_string(hide_password=True)
+    if is_sqlite(url) and not Path(make_url(url).database or "").exists():
+        return [
+            Finding(
+                "database",
+                "fail",
+                f"{shown} does not exist yet: `bedside serve` creates and migrates it",
+            )
+        ], []
+    engine = make_engine(url)
+    try:
+        async with engine.connect() as connection:
+            heads = await _applied_revisions(connection)
+        if heads != current_heads():
+            return [
+                Finding(
+                    "database",
+                    "fail",
+                    f"{shown} is at revision "
+                    f"{', '.join(sorted(heads)) or 'none'}, the code expects "
+                    f"{', '.join(sorted(current_heads()))}: restart `bedside serve` "
+                    "(it migrates on start)",
+                )
+            ], []
+        async with make_sessionmaker(engine)() as session:
+            registrations = list(await load_registrations(session))
+    except Exception as exc:  # any driver error is a finding, not a crash
+        return [Finding("database", "fail", f"{shown} unreachable: {_short(exc)}")], []
+    finally:
+        await engine.dispose()
+    return [Finding("database", "ok", f"{shown} reachable, migrations at head")], registrations
+
+
+async def _applied_revisions(connection: AsyncConnection) -> set[str]:
+    """The revisions recorded in alembic_version (none when the table is missing)."""
+    try:
+        rows = await connection.execute(text("SELECT version_num FROM alembic_version"))
+    except DBAPIError:
+        return set()
+    return {str(row[0]) for row in rows}
+
+
+def check_content(settings: Settings) -> Finding:
+    """The content library loads and is not empty."""
+    try:
+        from service.cards.library import load_library
+
+        library = load_library(settings.content_dir)
+        size = len(library)
+    except Exception as exc:  # a broken library is a finding
+        return Finding("content", "fail", f"content library does not load: {_short(exc)}")
+    if size == 0:
+        return Finding("content", "fail", "content library is empty")
+    source = settings.content_dir or "bundled library"
+    return Finding("content", "ok", f"{size} content items loaded from {source}")
+
+
+async def check_shared_state(settings: Settings) -> list[Finding]:
+    """Redis answers, when configured."""
+    if not settings.redis_url:
+        return [Finding("shared state", "ok", "in memory (single worker)")]
+    from service.shared_state import RedisState
+
+    state = RedisState(settings.redis_url)
+    try:
+        await state.get("doctor:ping")
+    except Exception as exc:  # an unreachable Redis is a finding
+        return [Finding("shared state", "fail", f"Redis unreachable: {_short(exc)}")]
+    finally:
+        await state.close()
+    return [Finding("shared state", "ok", "Redis reachable")]
+
+
+async def check_key_sets(
+    registrations: list[EhrRegistration], settings: Settings, http: httpx.AsyncClient
+) -> list[Finding]:
+    """Each registered key set URL (and allowlisted jku) is reachable and usable."""
+    if not registrations:
+        return [Finding("EHRs", "warn", "no EHR registered (`bedside ehr add`)")]
+    checks = [
+        (registration, url)
+        for registration in registrations
+        for url in (registration.jwks_url, *registration.jku_allowlist)
+    ]
+    return list(
+        await asyncio.gather(
+            *(_check_key_set(registration, url, settings, http) for registration, url in checks)
+        )
+    )
+
+
+async def _check_key_set(
+    registration: EhrRegistration, url: str, settings: Settings, http: httpx.AsyncClient
+) -> Finding:
+    area = _area(registration)
+    try:
+        keys = await fetch_key_set(http, url)
+    except KeySetUnavailable as exc:
+        return Finding(area, "fail", f"key set {url}: {exc}")
+    usable = [key for key in keys.keys if usable_algorithms(key, settings.jwt_algorithms)]
+    if not usable:
+        return Finding(
+            area,
+            "fail",
+            f"key set {url}: no key for an allowed algorithm "
+            f"({', '.join(settings.jwt_algorithms)})",
+        )
+    algorithms = sorted(
+        {alg for key in usable for alg in usable_algorithms(key, settings.jwt_algorithms)}
+    )
+    status: Status = "ok"
+    if settings.environment == "production" and url.startswith("http://"):
+        status = "warn"
+    return Finding(
+        area, status, f"key set {url}: {len(usable)} usable key(s) ({', '.join(algorithms)})"
+    )
+
+
+async def check_smart(
+    registrations: list[EhrRegistration], http: httpx.AsyncClient
+) -> list[Finding]:
+    """For EHRs with a FHIR base: SMART discovery answers and a client id is registered."""
+    with_fhir = [r for r in registrations if r.fhir_base]
+    return list(await asyncio.gather(*(_check_smart(r, http) for r in with_fhir)))
+
+
+async def _check_smart(registration: EhrRegistration, http: httpx.AsyncClient) -> Finding:
+    area = _area(registration)
+    url = f"{registration.fhir_base}/.well-known/smart-configuration"
+    if not registration.client_ids:
+        return Finding(area, "warn", "FHIR base set but no --client-id: the app cannot launch")
+    try:
+        response = await http.get(
+            url, timeout=SMART_TIMEOUT, headers={"Accept": "application/json"}
+        )
+        document = response.json() if response.status_code == 200 else None
+    except (httpx.HTTPError, ValueError) as exc:
+        return Finding(area, "warn", f"SMART configuration {url}: {_short(exc)}")
+    endpoints = ("authorization_endpoint", "token_endpoint")
+    if not isinstance(document, dict) or not all(document.get(e) for e in endpoints):
+        status = response.status_code
+        return Finding(area, "warn", f"SMART configuration {url}: unusable (HTTP {status})")
+    return Finding(area, "ok", f"SMART configuration {url}: authorize and token endpoints")
+
+
+def _area(registration: EhrRegistration) -> str:
+    tenant = f" ({registration.tenant})" if registration.tenant else ""
+    return f"EHR {registration.issuer}{tenant}"
+
+
+def usable_algorithms(key: Key, allowed: list[str]) -> list[str]:
+    """The allowed asymmetric algorithms this key can verify (type, curve, `alg`, `use`)."""
+    names = []
+    for name in allowed:
+        model = JWSRegistry.algorithms.get(name)
+        if model is None or model.key_type == "oct":
+            continue
+        try:
+            model.check_key(key)
+        except JoseError:
+            continue
+        names.append(name)
+    return names
+
+
+def render_report(findings: list[Finding]) -> str:
+    """The report as printed by `bedside doctor`."""
+    labels = {"ok": "ok  ", "warn": "WARN", "fail": "FAIL"}
+    lines = ["Bedside doctor"]
+    lines += [f"  {labels[f.status]}  {f.area}: {f.message}" for f in findings]
+    failed = sum(f.status == "fail" for f in findings)
+    warned = sum(f.status == "warn" for f in findings)
+    lines.append(
+        f"{failed} problem(s), {warned} warning(s)." if failed or warned else "All checks passed."
+    )
+    return "\n".join(lines)
+
+
+def _short(exc: BaseException) -> str:
+    first_line = (str(exc).splitlines() or [""])[0][:200]
+    return f"{type(exc).__name__}: {first_line}" if first_line else type(exc).__name__

@@ -1,0 +1,69 @@
+"""API schemas of the EHR registry (admin API and `bedside ehr list --json`).
+
+Secrets go in (`client_secret`, `client_jwks`) and never come out: the output says only
+whether one is configured.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+from service.ehr.models import EhrRecord
+
+
+class EhrCreate(BaseModel):
+    """A new EHR registration."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    issuer: str = Field(min_length=1, max_length=500)
+    jwks_url: str = Field(min_length=1, max_length=1000)
+    tenant: str | None = Field(default=None, max_length=200)
+    fhir_base: str | None = Field(default=None, max_length=1000)
+    client_ids: list[str] = Field(default_factory=list, max_length=20)
+    client_auth: Literal["none", "client_secret_basic", "private_key_jwt"] | None = None
+    client_secret: SecretStr | None = None
+    client_jwks: dict[str, Any] | None = None
+    jku_allowlist: list[str] = Field(default_factory=list, max_length=10)
+
+
+class EhrOut(BaseModel):
+    """A registration as shown to hospital IT: no secret, only whether one is set."""
+
+    id: uuid.UUID
+    issuer: str
+    tenant: str | None
+    jwks_url: str
+    fhir_base: str | None
+    client_ids: list[str]
+    client_auth: str
+    has_client_secret: bool
+    has_client_jwks: bool
+    jku_allowlist: list[str]
+    created_at: datetime
+
+    @classmethod
+    def from_record(cls, record: EhrRecord) -> EhrOut:
+        return cls(
+            id=record.id,
+            issuer=record.issuer,
+            tenant=record.tenant_key or None,
+            jwks_url=record.jwks_url,
+            fhir_base=record.fhir_base,
+            client_ids=list(record.client_ids or []),
+            client_auth=record.client_auth,
+            has_client_secret=bool(record.client_secret),
+            has_client_jwks=bool(record.client_jwks),
+            jku_allowlist=list(record.jku_allowlist or []),
+            created_at=record.created_at,
+        )
+
+
+class EhrList(BaseModel):
+    """Every registration, oldest first."""
+
+    ehrs: list[EhrOut]

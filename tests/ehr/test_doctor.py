@@ -1,0 +1,188 @@
+"""`bedside doctor`: a readable report and a non-zero exit on problems."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import respx
+
+from service.cli import main
+from service.db.migrate import upgrade
+from tests.hooks.jwt_factory import FakeEhr
+
+JWKS_URL = "https://ehr.example.org/jwks"
+
+
+class _Library:
+    def __init__(self, size: int) -> None:
+        self.size = size
+
+    def __len__(self) -> int:
+        return self.size
+
+
+@pytest.fixture(autouse=True)
+def environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("BEDSIDE_DATABASE_URL", f"sqlite:///{tmp_path / 'doctor.db'}")
+    monkeypatch.setenv("BEDSIDE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("BEDSIDE_PUBLIC_URL", "https://bedside.test")
+    monkeypatch.setattr("service.cards.library.load_library", lambda _dir=None: _Library(3))
+    return tmp_path
+
+
+@pytest.fixture
+def jwks_mock() -> Iterator[respx.MockRouter]:
+    with respx.mock(assert_all_called=False, assert_all_mocked=True) as router:
+        yield router
+
+
+def _register(*extra: str) -> None:
+    assert (
+        main(["ehr", "add", "--issuer", "https://ehr.example.org", "--jwks-url", JWKS_URL, *extra])
+        == 0
+    )
+
+
+def _doctor(capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    capsys.readouterr()
+    code = main(["doctor"])
+    return code, capsys.readouterr().out
+
+
+def test_healthy_installation(
+    jwks_mock: respx.MockRouter, capsys: pytest.CaptureFixture[str]
+) -> None:
+    jwks_mock.get(JWKS_URL).mock(return_value=httpx.Response(200, json=FakeEhr().jwks()))
+    _register()
+    code, out = _doctor(capsys)
+    assert code == 0, out
+    assert "migrations at head" in out
+    assert "3 content items" in out
+    assert "1 usable key(s) (ES384)" in out
+    assert "All checks passed." in out
+
+
+@pytest.mark.parametrize(
+    ("response", "message"),
+    [
+        (httpx.Response(503), "HTTP 503"),
+        (httpx.Response(200, text="not json"), "not JSON"),
+        (httpx.Response(200, json={"keys": [{"kty": "oct", "k": "c2VjcmV0"}]}), "no usable"),
+    ],
+)
+def test_broken_key_set(
+    jwks_mock: respx.MockRouter,
+    capsys: pytest.CaptureFixture[str],
+    response: httpx.Response,
+    message: str,
+) -> None:
+    jwks_mock.get(JWKS_URL).mock(return_value=response)
+    _register()
+    code, out = _doctor(capsys)
+    assert code == 1
+    assert "FAIL  EHR https://ehr.example.org" in out
+    assert message in out
+
+
+def test_key_for_a_disallowed_algorithm(
+    jwks_mock: respx.MockRouter, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    jwks_mock.get(JWKS_URL).mock(return_value=httpx.Response(200, json=FakeEhr(alg="ES256").jwks()))
+    _register()
+    monkeypatch.setenv("BEDSIDE_JWT_ALGORITHMS", "ES384,RS384")
+    code, out = _doctor(capsys)
+    assert code == 1
+    assert "no key for an allowed algorithm" in out
+
+
+def test_unreachable_key_set(
+    jwks_mock: respx.MockRouter, capsys: pytest.CaptureFixture[str]
+) -> None:
+    jwks_mock.get(JWKS_URL).mock(side_effect=httpx.ConnectError("refused"))
+    _register()
+    code, out = _doctor(capsys)
+    assert code == 1
+    assert "ConnectError" in out
+
+
+def test_no_ehr_is_a_warning(capsys: pytest.CaptureFixture[str], environment: Path) -> None:
+    upgrade(f"sqlite:///{environment / 'doctor.db'}")
+    code, out = _doctor(capsys)
+    assert code == 0
+    assert "WARN  EHRs: no EHR registered" in out
+
+
+def test_database_missing_or_not_migrated(
+    environment: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out = _doctor(capsys)
+    assert code == 1
+    assert "does not exist yet" in out
+    sqlite3.connect(environment / "doctor.db").close()
+    code, out = _doctor(capsys)
+    assert code == 1
+    assert "at revision none" in out
+
+
+def test_content_problems(
+    monkeypatch: pytest.MonkeyPatch, environment: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    upgrade(f"sqlite:///{environment / 'doctor.db'}")
+
+    def broken(_dir: object = None) -> _Library:
+        raise ValueError("items/x.yaml:3: unknown field")
+
+    monkeypatch.setattr("service.cards.library.load_library", broken)
+    code, out = _doctor(capsys)
+    assert code == 1
+    assert "FAIL  content: content library does not load: ValueError" in out
+    assert "unknown field" in out
+    monkeypatch.setattr("service.cards.library.load_library", lambda _dir=None: _Library(0))
+    assert _doctor(capsys)[1].count("content library is empty") == 1
+
+
+def test_public_url_and_configuration(
+    monkeypatch: pytest.MonkeyPatch, environment: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    upgrade(f"sqlite:///{environment / 'doctor.db'}")
+    monkeypatch.setenv("BEDSIDE_PUBLIC_URL", "http://bedside.example")
+    assert "WARN  configuration: BEDSIDE_PUBLIC_URL is not https" in _doctor(capsys)[1]
+    monkeypatch.setenv("BEDSIDE_ENVIRONMENT", "production")
+    code, out = _doctor(capsys)
+    assert code == 1
+    assert out.startswith("FAIL  configuration")
+
+
+def test_smart_configuration_of_the_fhir_base(
+    jwks_mock: respx.MockRouter, capsys: pytest.CaptureFixture[str]
+) -> None:
+    jwks_mock.get(JWKS_URL).mock(return_value=httpx.Response(200, json=FakeEhr().jwks()))
+    smart = jwks_mock.get("https://ehr.example.org/fhir/.well-known/smart-configuration")
+    smart.mock(
+        return_value=httpx.Response(
+            200,
+            json={"authorization_endpoint": "https://e/authorize", "token_endpoint": "https://e/t"},
+        )
+    )
+    _register("--fhir-base", "https://ehr.example.org/fhir", "--client-id", "bedside")
+    code, out = _doctor(capsys)
+    assert code == 0, out
+    assert "authorize and token endpoints" in out
+
+    smart.mock(return_value=httpx.Response(404))
+    code, out = _doctor(capsys)
+    assert code == 0
+    assert "WARN  EHR https://ehr.example.org: SMART configuration" in out
+    assert "unusable (HTTP 404)" in out
+
+
+def test_fhir_base_without_client_id(
+    jwks_mock: respx.MockRouter, capsys: pytest.CaptureFixture[str]
+) -> None:
+    jwks_mock.get(JWKS_URL).mock(return_value=httpx.Response(200, json=FakeEhr().jwks()))
+    _register("--fhir-base", "https://ehr.example.org/fhir")
+    assert "no --client-id: the app cannot launch" in _doctor(capsys)[1]

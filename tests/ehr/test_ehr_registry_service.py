@@ -1,0 +1,111 @@
+"""Registry operations (service/ehr/service.py) and what EhrRegistry then serves."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from service.db.engine import make_engine, make_sessionmaker, transaction
+from service.ehr import service
+from service.ehr.registry import EhrRegistry
+from service.errors import Conflict, NotFound, Unprocessable
+from service.settings import Settings
+
+
+@pytest.fixture
+async def sessions(settings: Settings) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    engine = make_engine(settings.resolved_database_url)
+    yield make_sessionmaker(engine)
+    await engine.dispose()
+
+
+async def test_registered_ehr_is_found_by_issuer_tenant_and_fhir_base(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    async with transaction(sessions) as session:
+        await service.add_ehr(
+            session,
+            issuer="https://ehr.example.org",
+            tenant="t1",
+            jwks_url="https://ehr.example.org/jwks",
+            fhir_base="https://ehr.example.org/fhir/",
+            client_ids=["app"],
+        )
+    registry = EhrRegistry(sessions, ttl_seconds=0)
+    found = await registry.find("https://ehr.example.org", "t1")
+    assert found is not None
+    assert found.client_ids == ("app",)
+    assert await registry.by_fhir_base("https://ehr.example.org/fhir") == found
+    assert await registry.find("https://ehr.example.org", None) is None
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://ehr.example.org/jwks",
+        "file:///etc/passwd",
+        "https://user:pw@ehr.example.org/jwks",
+        "/jwks",
+        "https://",
+    ],
+)
+async def test_urls_must_be_https(sessions: async_sessionmaker[AsyncSession], url: str) -> None:
+    async with transaction(sessions) as session:
+        with pytest.raises(Unprocessable):
+            await service.add_ehr(session, issuer="https://ehr.example.org", jwks_url=url)
+
+
+@pytest.mark.parametrize(
+    "url", ["http://127.0.0.1:8001/jwks", "http://localhost/jwks", "http://[::1]:8001/jwks"]
+)
+async def test_loopback_http_is_allowed(
+    sessions: async_sessionmaker[AsyncSession], url: str
+) -> None:
+    async with transaction(sessions) as session:
+        record = await service.add_ehr(session, issuer="https://ehr.example.org", jwks_url=url)
+    assert record.jwks_url == url
+
+
+async def test_duplicate_issuer_and_tenant(sessions: async_sessionmaker[AsyncSession]) -> None:
+    async with transaction(sessions) as session:
+        await service.add_ehr(
+            session, issuer="https://ehr.example.org", jwks_url="https://ehr.example.org/jwks"
+        )
+        await service.add_ehr(
+            session,
+            issuer="https://ehr.example.org",
+            tenant="other",
+            jwks_url="https://ehr.example.org/jwks",
+        )
+        with pytest.raises(Conflict):
+            await service.add_ehr(
+                session, issuer="https://ehr.example.org/", jwks_url="https://ehr.example.org/jwks"
+            )
+
+
+async def test_client_auth_rules(sessions: async_sessionmaker[AsyncSession]) -> None:
+    async with transaction(sessions) as session:
+        base = {"issuer": "https://ehr.example.org", "jwks_url": "https://ehr.example.org/j"}
+        with pytest.raises(Unprocessable):
+            await service.add_ehr(session, **base, client_secret="s", client_jwks="{}")
+        with pytest.raises(Unprocessable):
+            await service.add_ehr(session, **base, client_auth="private_key_jwt", client_secret="s")
+        with pytest.raises(Unprocessable):
+            await service.add_ehr(session, **base, client_jwks='{"keys": [{"kty": "oct"}]}')
+        with pytest.raises(Unprocessable):
+            await service.add_ehr(session, **base, client_auth="magic")
+
+
+async def test_remove(sessions: async_sessionmaker[AsyncSession]) -> None:
+    async with transaction(sessions) as session:
+        record = await service.add_ehr(
+            session, issuer="https://ehr.example.org", jwks_url="https://ehr.example.org/jwks"
+        )
+        await service.remove_ehr(session, record.id)
+        assert await service.list_ehrs(session) == []
+        with pytest.raises(NotFound):
+            await service.remove_ehr(session, record.id)
+        with pytest.raises(NotFound):
+            await service.remove_ehr_by_issuer(session, "https://ehr.example.org")
