@@ -1,0 +1,43 @@
+"""The append-only audit log of the credit package: who did what, when. Never a token, never
+patient data; `details` holds ids, amounts and reasons only."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.credit.models import AuditEvent
+
+
+async def record(
+    session: AsyncSession,
+    *,
+    actor: str,
+    action: str,
+    at: datetime,
+    learner: str | None = None,
+    subject: str | None = None,
+    details: dict[str, object] | None = None,
+) -> None:
+    """Append one audit event (flushed with the caller's unit of work)."""
+    session.add(
+        AuditEvent(
+            at=at,
+            actor=actor,
+            action=action,
+            learner=learner,
+            subject=subject,
+            details=details or {},
+        )
+    )
+    await session.flush()
+
+
+async def events(session: AsyncSession, learner: str | None = None) -> list[AuditEvent]:
+    """Audit events, oldest first, optionally of one learner."""
+    query = select(AuditEvent).order_by(AuditEvent.at, AuditEvent.id)
+    if learner is not None:
+        query = query.where(AuditEvent.learner == learner)
+    return list((await session.scalars(query)).all())

@@ -1,0 +1,1 @@
+"""Learner and admin outputs: certificates (PDF), CSV, xAPI statements, the PARS files."""

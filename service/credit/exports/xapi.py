@@ -1,0 +1,75 @@
+"""xAPI 1.0.3 statements (also valid xAPI 2.0 / IEEE 9274.1.1 shapes) built from outbox events.
+
+The actor is the learner's pseudonymous account on this deployment:
+`{"account": {"homePage": public_url, "name": learner_key}}`; never an NPI, never a patient.
+Verbs: launched, answered, completed (ADL) and earned (Tin Can registry).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+XAPI_VERSION = "1.0.3"
+
+VERBS: dict[str, str] = {
+    "launched": "http://adlnet.gov/expapi/verbs/launched",
+    "answered": "http://adlnet.gov/expapi/verbs/answered",
+    "completed": "http://adlnet.gov/expapi/verbs/completed",
+    "earned": "http://id.tincanapi.com/verb/earned",
+}
+ACTIVITY_TYPES = {
+    "guideline": "http://adlnet.gov/expapi/activities/lesson",
+    "case": "http://adlnet.gov/expapi/activities/assessment",
+}
+CREDIT_EXTENSION = "https://w3id.org/bedside/xapi/credit"
+
+
+def activity_iri(public_url: str, item_id: str) -> str:
+    """The IRI of a content item on this deployment."""
+    return f"{public_url.rstrip('/')}/activities/{quote(item_id, safe='')}"
+
+
+def build_statement(event: dict[str, Any], public_url: str) -> dict[str, Any]:
+    """One xAPI statement from an outbox event."""
+    verb = str(event["verb"])
+    statement: dict[str, Any] = {
+        "id": event["id"],
+        "version": XAPI_VERSION,
+        "actor": {
+            "objectType": "Agent",
+            "account": {"homePage": public_url.rstrip("/"), "name": event["learner"]},
+        },
+        "verb": {"id": VERBS[verb], "display": {"en-US": verb}},
+        "object": {
+            "objectType": "Activity",
+            "id": activity_iri(public_url, str(event["item_id"])),
+            "definition": {
+                "name": {"en-US": event.get("title", "")},
+                "type": ACTIVITY_TYPES.get(
+                    str(event.get("item_type")), ACTIVITY_TYPES["guideline"]
+                ),
+            },
+        },
+        "context": {"platform": "Bedside", "language": "en-US"},
+        "timestamp": event["timestamp"],
+    }
+    if event.get("result"):
+        statement["result"] = event["result"]
+    return statement
+
+
+def credit_result(credit_type: str, amount: float, activity_id: str) -> dict[str, Any]:
+    """The `result` of an `earned` statement: completion and the credit as an extension."""
+    return {
+        "completion": True,
+        "success": True,
+        "extensions": {
+            CREDIT_EXTENSION: {"creditType": credit_type, "amount": amount, "activity": activity_id}
+        },
+    }
+
+
+def statements(events: list[dict[str, Any]], public_url: str) -> list[dict[str, Any]]:
+    """Statements for a list of events, in order."""
+    return [build_statement(event, public_url) for event in events]

@@ -1,0 +1,134 @@
+"""The xAPI outbox: learning events written in the same transaction as the ledger, pushed to
+a Learning Record Store later with retries and exponential backoff.
+
+A down LRS loses nothing: a failed push only moves `next_attempt_at` forward. The LRS is an
+injectable `httpx.AsyncClient`, so tests use `httpx.MockTransport`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import httpx
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.credit.exports.xapi import XAPI_VERSION, build_statement
+from service.credit.models import XapiOutboxItem
+
+_NAMESPACE = uuid.UUID("4f0f8a52-6a0e-4c47-9a77-5b0d3f0c1e21")
+_VERB_ORDER = {"launched": 0, "answered": 1, "completed": 2, "earned": 3}
+MAX_BACKOFF = timedelta(hours=6)
+BASE_BACKOFF = timedelta(seconds=30)
+
+
+def statement_id(*parts: str) -> uuid.UUID:
+    """A deterministic statement id: the same event always gets the same id."""
+    return uuid.uuid5(_NAMESPACE, "\x1f".join(parts))
+
+
+async def enqueue(
+    session: AsyncSession,
+    *,
+    learner: str,
+    event: dict[str, object],
+    event_id: uuid.UUID,
+    at: datetime,
+) -> None:
+    """Add one learning event to the outbox (part of the caller's unit of work)."""
+    payload = {**event, "id": str(event_id), "learner": learner, "timestamp": at.isoformat()}
+    session.add(
+        XapiOutboxItem(
+            statement_id=event_id,
+            learner=learner,
+            event=payload,
+            attempts=0,
+            next_attempt_at=at,
+            created_at=at,
+        )
+    )
+    await session.flush()
+
+
+async def learner_events(session: AsyncSession, learner: str) -> list[dict[str, object]]:
+    """All events of a learner, oldest first (pushed or not)."""
+    query = (
+        select(XapiOutboxItem)
+        .where(XapiOutboxItem.learner == learner)
+        .order_by(XapiOutboxItem.created_at, XapiOutboxItem.id)
+    )
+    return [row.event for row in _in_learning_order((await session.scalars(query)).all())]
+
+
+def _in_learning_order(rows: Sequence[XapiOutboxItem]) -> list[XapiOutboxItem]:
+    """Events of one moment (e.g. a claim right after completion) keep the learning order."""
+    return sorted(rows, key=lambda r: (r.created_at, _VERB_ORDER.get(str(r.event["verb"]), 9)))
+
+
+@dataclass(frozen=True)
+class PushReport:
+    """What one push round did."""
+
+    sent: int
+    failed: int
+    pending: int
+
+
+def backoff(attempts: int) -> timedelta:
+    """Delay before the next attempt after `attempts` failures (30 s doubling, max 6 h)."""
+    delay: timedelta = BASE_BACKOFF * (2 ** max(attempts - 1, 0))
+    return min(delay, MAX_BACKOFF)
+
+
+async def _due(session: AsyncSession, now: datetime, limit: int) -> list[XapiOutboxItem]:
+    query = (
+        select(XapiOutboxItem)
+        .where(XapiOutboxItem.sent_at.is_(None), XapiOutboxItem.next_attempt_at <= now)
+        .order_by(XapiOutboxItem.created_at, XapiOutboxItem.id)
+        .limit(limit)
+    )
+    return _in_learning_order((await session.scalars(query)).all())
+
+
+async def push_due(
+    session: AsyncSession,
+    *,
+    http: httpx.AsyncClient,
+    lrs_url: str,
+    auth: httpx.Auth | None,
+    public_url: str,
+    now: datetime,
+    limit: int = 50,
+) -> PushReport:
+    """POST the due statements to the LRS as one batch; mark them sent or schedule a retry."""
+    rows = await _due(session, now, limit)
+    if not rows:
+        return PushReport(0, 0, 0)
+    statements = [build_statement(row.event, public_url) for row in rows]
+    error: str | None = None
+    try:
+        response = await http.post(
+            lrs_url.rstrip("/") + "/statements",
+            json=statements,
+            auth=auth or httpx.USE_CLIENT_DEFAULT,
+            headers={"X-Experience-API-Version": XAPI_VERSION},
+        )
+        # 409: the LRS already holds these statement ids (an earlier push got through).
+        if response.status_code not in (200, 204, 409):
+            error = f"LRS answered HTTP {response.status_code}"
+    except httpx.HTTPError as exc:
+        error = f"LRS unreachable: {type(exc).__name__}"
+    for row in rows:
+        row.attempts += 1
+        if error is None:
+            row.sent_at = now
+            row.last_error = None
+        else:
+            row.last_error = error
+            row.next_attempt_at = now + backoff(row.attempts)
+    await session.flush()
+    failed = 0 if error is None else len(rows)
+    return PushReport(sent=len(rows) - failed, failed=failed, pending=failed)

@@ -1,0 +1,60 @@
+"""Transcripts: totals derived from the ledger (claims minus reversals), never stored."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.credit import ledger
+from service.credit.claims import entry_view
+from service.credit.profiles import load_profile
+from service.credit.rules import CreditRules
+from service.credit.schemas import LedgerEntryView, TranscriptTotal, TranscriptView
+
+
+async def list_entries(
+    session: AsyncSession, learner_key: str, rules: CreditRules
+) -> list[LedgerEntryView]:
+    """The learner's ledger entries, oldest first (claims and reversals)."""
+    return [entry_view(e, rules) for e in await ledger.entries(session, learner_key)]
+
+
+def _round(value: float) -> float:
+    return round(value, 2) + 0.0  # + 0.0 turns -0.0 into 0.0
+
+
+def totals(entries: list[LedgerEntryView]) -> list[TranscriptTotal]:
+    """Net totals per (year, credit type, activity)."""
+    sums: dict[tuple[int, str, str, str], float] = defaultdict(float)
+    for e in entries:
+        sums[(e.earned_on.year, e.credit_type, e.credit_label, e.activity_id)] += e.amount
+    return [
+        TranscriptTotal(year=y, credit_type=t, credit_label=label, activity_id=a, amount=_round(v))
+        for (y, t, label, a), v in sorted(sums.items())
+    ]
+
+
+def _sum_by(rows: list[TranscriptTotal], key: str) -> dict[str, float]:
+    out: dict[str, float] = defaultdict(float)
+    for row in rows:
+        out[str(getattr(row, key))] += row.amount
+    return {k: _round(v) for k, v in sorted(out.items())}
+
+
+async def transcript(session: AsyncSession, learner_key: str, rules: CreditRules) -> TranscriptView:
+    """The learner's transcript: totals by year, credit type and activity, and the entries."""
+    entries = await list_entries(session, learner_key, rules)
+    profile = await load_profile(session, learner_key)
+    rows = totals(entries)
+    return TranscriptView(
+        learner_key=learner_key,
+        name=profile.name if profile else None,
+        profession=profile.profession if profile else None,
+        provider=rules.provider.name,
+        totals=rows,
+        by_year=_sum_by(rows, "year"),
+        by_credit_type=_sum_by(rows, "credit_type"),
+        by_activity=_sum_by(rows, "activity_id"),
+        entries=entries,
+    )
