@@ -7,11 +7,11 @@ count as shown too.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.cards import LearnerState
 from service.hooks.models import CardFeedback, IssuedCard
 from service.hooks.recorder import IssuedCardRecord
 
@@ -59,8 +59,6 @@ async def load_learner_state(
             shown[record.item_id] = max(
                 record.issued_at, shown.get(record.item_id, record.issued_at)
             )
-    from service.cards import LearnerState  # noqa: PLC0415  TEMPORARY until the core lands
-
     return LearnerState(
         recently_shown=shown,
         dismissed=frozenset(dismissed),

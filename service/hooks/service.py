@@ -11,6 +11,16 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
+from service.cards import (
+    ContentItem,
+    FatiguePolicy,
+    Match,
+    facts_from_resources,
+    match,
+    render_card,
+    resources_from_bundle,
+    select,
+)
 from service.errors import BadRequest
 from service.hooks.auth import VerifiedCaller
 from service.hooks.discovery import ServiceDefinition
@@ -83,8 +93,6 @@ def fhir_access(request: HookRequest, caller: VerifiedCaller) -> FhirAccess | No
 
 
 def gather_resources(prefetch: dict[str, Any]) -> list[dict[str, Any]]:
-    from service.cards import resources_from_bundle  # noqa: PLC0415
-
     resources: list[dict[str, Any]] = []
     for value in prefetch.values():
         if not isinstance(value, dict):
@@ -100,15 +108,6 @@ async def handle_hook(
     runtime: Runtime, service: ServiceDefinition, body: bytes, caller: VerifiedCaller
 ) -> dict[str, Any]:
     """Answer one CDS Hooks call: parse, complete prefetch, match, rank, render, remember."""
-    # TEMPORARY lazy import while the matching core lands (restored at integration).
-    from service.cards import (  # noqa: PLC0415
-        FatiguePolicy,
-        facts_from_resources,
-        match,
-        resources_from_bundle,
-        select,
-    )
-
     call = parse_call(body, service)
     request, context = call.request, call.context
     prefetch = await complete_prefetch(
@@ -153,11 +152,9 @@ def _render(
     request: HookRequest,
     caller: VerifiedCaller,
     learner: str,
-    chosen: list[Any],
+    chosen: list[Match],
     now: datetime,
 ) -> tuple[list[dict[str, Any]], list[IssuedCardRecord]]:
-    from service.cards import render_card  # noqa: PLC0415
-
     launch_url = f"{runtime.settings.public_url}/app/launch"
     cards: list[dict[str, Any]] = []
     records: list[IssuedCardRecord] = []
@@ -193,5 +190,5 @@ def _render(
     return cards, records
 
 
-def credit_label(item: Any) -> str:
+def credit_label(item: ContentItem) -> str:
     return "earn 0.5 CME" if item.credit_format == "poc" else "earn CME credit"

@@ -1,0 +1,97 @@
+"""The EHR simulator: a small FastAPI app playing an EHR for demos and end-to-end tests.
+
+It is a SMART authorization server (discovery, authorize, token, JWKS), a read-only FHIR
+server over bundled Synthea patients, and a CDS Hooks client with a page that fires hooks at
+Bedside and renders the returned cards with working SMART links. Never for production.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import httpx
+from fastapi import FastAPI
+from joserfc.jwk import ECKey
+
+from service.sim.data import PatientStore
+
+ClientAuth = Literal["client_secret_basic", "private_key_jwt"]
+
+
+@dataclass
+class SimConfig:
+    """Where the simulator and Bedside live, and the SMART client Bedside is registered as."""
+
+    base_url: str
+    bedside_url: str
+    client_id: str = "bedside"
+    client_secret: str = field(default_factory=lambda: secrets.token_urlsafe(24), repr=False)
+    client_auth: ClientAuth = "client_secret_basic"
+    patients: PatientStore = field(default_factory=PatientStore, repr=False)
+
+    @property
+    def fhir_base(self) -> str:
+        """The SMART `iss`."""
+        return self.base_url + "/fhir"
+
+    @property
+    def issuer(self) -> str:
+        """The JWT issuer: CDS Hooks JWTs and id_tokens."""
+        return self.base_url
+
+    @property
+    def redirect_uri(self) -> str:
+        return self.bedside_url + "/app/callback"
+
+
+@dataclass
+class SimState:
+    """In-memory state: launches, codes, access tokens, used client assertion ids, and the
+    faults a test can switch on (id_token claims to override, e.g. {"nonce": "x"})."""
+
+    key: ECKey
+    launches: dict[str, dict[str, Any]] = field(default_factory=dict)
+    codes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    access_tokens: set[str] = field(default_factory=set)
+    used_jti: set[str] = field(default_factory=set)
+    id_token_faults: dict[str, Any] = field(default_factory=dict)
+    unsigned_id_token: bool = False
+    id_token_key: ECKey | None = None  # a fault: sign id_tokens with a key not in the JWKS
+
+
+def new_key() -> ECKey:
+    key = ECKey.generate_key("P-384", parameters={"alg": "ES384", "use": "sig"}, private=True)
+    key.ensure_kid()
+    return key
+
+
+def create_sim_app(config: SimConfig, http: httpx.AsyncClient | None = None) -> FastAPI:
+    """The simulator app. `http` reaches Bedside (its JWKS and CDS services); tests pass a
+    client routed in-process."""
+    from service.sim.ehr import router as ehr_router
+    from service.sim.fhir import router as fhir_router
+    from service.sim.smart import router as smart_router
+
+    app = FastAPI(title="Bedside EHR simulator", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.config = config
+    app.state.sim = SimState(key=new_key())
+    app.state.http = http or httpx.AsyncClient(timeout=10.0, follow_redirects=False)
+    for router in (smart_router, fhir_router, ehr_router):
+        app.include_router(router)
+    return app
+
+
+def register_launch(
+    app_state: Any, *, patient: str | None, practitioner: str, app_context: str | None
+) -> str:
+    """Remember a launch context; returns the opaque launch id for the app's URL."""
+    sim: SimState = app_state.sim
+    launch = secrets.token_urlsafe(16)
+    sim.launches[launch] = {
+        "patient": patient,
+        "practitioner": practitioner,
+        "appContext": app_context,
+    }
+    return launch

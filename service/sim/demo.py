@@ -1,0 +1,112 @@
+"""`bedside demo`: Bedside and the EHR simulator together, on loopback, in one process.
+
+Two uvicorn servers share one asyncio loop. Bedside uses an embedded SQLite database in a
+data directory, plain-http cookies (cookie_secure off: the demo is not behind TLS) and the
+simulator registered as its EHR (client_secret_basic or private_key_jwt).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import uvicorn
+from fastapi import FastAPI
+
+from service.app import create_app
+from service.settings import Settings
+from service.sim.app import ClientAuth, SimConfig, create_sim_app
+from service.sim.registration import register_simulator
+
+log = logging.getLogger("bedside.demo")
+HOST = "127.0.0.1"
+
+
+@dataclass
+class Demo:
+    """Both apps and their servers; `stop()` asks both to shut down."""
+
+    settings: Settings
+    config: SimConfig
+    bedside: FastAPI
+    sim: FastAPI
+    servers: list[uvicorn.Server] = field(default_factory=list)
+
+    def stop(self) -> None:
+        for server in self.servers:
+            server.should_exit = True
+
+
+def build_demo(
+    *, port: int, ehr_port: int, data_dir: Path, client_auth: ClientAuth = "client_secret_basic"
+) -> Demo:
+    """Configure Bedside (embedded SQLite in data_dir) and the simulator on loopback ports."""
+    public_url = f"http://{HOST}:{port}"
+    ehr_url = f"http://{HOST}:{ehr_port}"
+    settings = Settings(
+        data_dir=data_dir,
+        public_url=public_url,
+        cookie_secure=False,
+        frame_ancestors=[ehr_url],
+        environment="development",
+    )
+    config = SimConfig(base_url=ehr_url, bedside_url=public_url, client_auth=client_auth)
+    demo = Demo(
+        settings=settings,
+        config=config,
+        bedside=create_app(settings, migrate=True),
+        sim=create_sim_app(config),
+    )
+    for app, app_port in ((demo.bedside, port), (demo.sim, ehr_port)):
+        server_config = uvicorn.Config(
+            app,
+            host=HOST,
+            port=app_port,
+            access_log=False,
+            log_level="warning",
+            server_header=False,
+            lifespan="on",
+        )
+        demo.servers.append(uvicorn.Server(server_config))
+    return demo
+
+
+async def _stop_together(demo: Demo) -> None:
+    """uvicorn's signal handling reaches one server only: stop both when either stops."""
+    while not any(server.should_exit for server in demo.servers):
+        await asyncio.sleep(0.2)
+    demo.stop()
+
+
+async def _register_when_started(demo: Demo) -> None:
+    while not all(server.started for server in demo.servers):
+        if any(server.should_exit for server in demo.servers):
+            return
+        await asyncio.sleep(0.05)
+    await register_simulator(demo.bedside.state.runtime, demo.config)
+    message = (
+        f"Bedside demo is running.\n"
+        f"  Open the EHR simulator: {demo.config.base_url}/\n"
+        f"  Bedside:                {demo.settings.public_url}/app/login\n"
+        f"Press Ctrl-C to stop."
+    )
+    print(message, flush=True)  # noqa: T201 - the command's output
+
+
+async def serve_demo(demo: Demo) -> None:
+    """Run both servers until Ctrl-C (or `demo.stop()`)."""
+    tasks = [asyncio.create_task(server.serve()) for server in demo.servers]
+    helpers = [
+        asyncio.create_task(_stop_together(demo)),
+        asyncio.create_task(_register_when_started(demo)),
+    ]
+    try:
+        await asyncio.gather(*tasks)
+    finally:
+        demo.stop()
+        for helper in helpers:
+            helper.cancel()
+        await asyncio.gather(*helpers, return_exceptions=True)
+        await demo.sim.state.http.aclose()

@@ -1,0 +1,206 @@
+"""The launch use case: /app/launch (EHR launch), /app/login (standalone) and /app/callback.
+
+One orchestrator joins the registry, discovery, PKCE, the token exchange, id_token validation,
+the learner key and the appContext -> a learning cycle. The access token is dropped as soon as
+the token response has been read: Bedside asks for no FHIR scope and keeps no EHR token.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.app_context import InvalidAppContext
+from service.ehr.registry import EhrRegistration
+from service.errors import BedsideError
+from service.identity import learner_key
+from service.runtime import Runtime
+from smart_app import learning
+from smart_app.oauth import (
+    OAuthError,
+    authorize_url,
+    discover,
+    exchange_code,
+    pkce_pair,
+    validate_id_token,
+)
+from smart_app.session import AppSession, LaunchState, SessionStore, new_secret
+
+log = logging.getLogger("bedside.smart")
+
+EHR_LAUNCH_SCOPE = "launch openid fhirUser"
+STANDALONE_SCOPE = "openid fhirUser"
+# Why no cycle was started (shown on My learning; the texts live in pages.NOTICES).
+NOTICE_EXPIRED = "expired"
+NOTICE_INVALID = "invalid"
+NOTICE_MISSING = "missing"
+
+
+class LaunchError(BedsideError):
+    """A launch that cannot go on; the message is shown to the clinician."""
+
+    status_code = 400
+
+
+@dataclass(frozen=True, slots=True)
+class LaunchResult:
+    session: AppSession
+    cycle_id: str | None
+    notice: str | None
+
+
+def redirect_uri(runtime: Runtime) -> str:
+    """Our one registered redirect URI, exactly."""
+    return runtime.settings.public_url + "/app/callback"
+
+
+async def begin_ehr_launch(runtime: Runtime, *, iss: str, launch: str, bind: str) -> str:
+    """Check `iss` against the registry (before any network call), discover the EHR's
+    endpoints and return the authorization URL to redirect to."""
+    registration = await runtime.registry.by_fhir_base(iss)
+    if registration is None or not launch:
+        raise LaunchError("This EHR is not registered with Bedside, or the launch is incomplete.")
+    return await _authorize(runtime, registration, iss=iss, launch=launch, bind=bind)
+
+
+async def begin_standalone_launch(runtime: Runtime, *, registration_id: str, bind: str) -> str:
+    """A learner outside a chart signs in at a registered EHR chosen by its id."""
+    registration = await find_registration(runtime, registration_id)
+    if registration is None or not registration.fhir_base:
+        raise LaunchError("Choose one of the listed organisations.")
+    return await _authorize(
+        runtime, registration, iss=registration.fhir_base, launch=None, bind=bind
+    )
+
+
+async def launchable_registrations(runtime: Runtime) -> list[EhrRegistration]:
+    """Registered EHRs a learner can sign in at (a FHIR base and a SMART client id)."""
+    return [r for r in await runtime.registry.all() if r.fhir_base and r.client_ids]
+
+
+async def find_registration(runtime: Runtime, registration_id: str) -> EhrRegistration | None:
+    for registration in await launchable_registrations(runtime):
+        if str(registration.id) == registration_id:
+            return registration
+    return None
+
+
+async def _authorize(
+    runtime: Runtime, registration: EhrRegistration, *, iss: str, launch: str | None, bind: str
+) -> str:
+    if not registration.client_ids:
+        raise LaunchError("Bedside has no SMART client registered at this EHR.")
+    try:
+        config = await discover(runtime.http, runtime.state, iss)
+    except OAuthError as exc:
+        raise LaunchError(f"Sign-in is not possible right now: {exc}.") from exc
+    verifier, challenge = pkce_pair()
+    nonce = new_secret()
+    client_id = registration.client_ids[0]
+    state = await SessionStore(runtime.state, runtime.settings).save_launch(
+        LaunchState(
+            bind=bind,
+            registration_id=str(registration.id),
+            iss=iss,
+            client_id=client_id,
+            token_endpoint=config.token_endpoint,
+            jwks_uri=config.jwks_uri,
+            id_token_issuer=config.issuer or iss,
+            nonce=nonce,
+            code_verifier=verifier,
+        )
+    )
+    params = {
+        "response_type": "code",
+        "client_id": client_id,
+        "redirect_uri": redirect_uri(runtime),
+        "scope": EHR_LAUNCH_SCOPE if launch else STANDALONE_SCOPE,
+        "state": state,
+        "aud": iss,
+        "nonce": nonce,
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+    }
+    if launch:
+        params["launch"] = launch
+    return authorize_url(config, params)
+
+
+async def complete_launch(
+    runtime: Runtime, db: AsyncSession, *, state: str, code: str, bind: str | None
+) -> LaunchResult:
+    """The callback: consume the state, exchange the code, validate the id_token, sign the
+    learner in and start the learning cycle the card's appContext names (if any)."""
+    launch = await SessionStore(runtime.state, runtime.settings).pop_launch(state)
+    if launch is None or not bind or not hmac.compare_digest(launch.bind, bind):
+        raise LaunchError(
+            "This sign-in has expired or was already used. Please open Bedside again from the EHR."
+        )
+    registration = await find_registration(runtime, launch.registration_id)
+    if registration is None or not code:
+        raise LaunchError("This sign-in cannot be completed. Please try again.")
+    try:
+        claims, app_context = await _tokens(runtime, registration, launch, code)
+    except OAuthError as exc:
+        log.warning("smart launch refused: %s", exc)
+        raise LaunchError(f"Sign-in failed: {exc}.") from exc
+    learner = learner_key(
+        runtime.secret, registration.issuer, registration.tenant, str(claims["fhirUser"])
+    )
+    session = await SessionStore(runtime.state, runtime.settings).create(
+        learner_key=learner, registration_id=str(registration.id), issuer=registration.issuer
+    )
+    cycle_id, notice = await _cycle_from_context(runtime, db, learner, app_context)
+    return LaunchResult(session=session, cycle_id=cycle_id, notice=notice)
+
+
+async def _tokens(
+    runtime: Runtime, registration: EhrRegistration, launch: LaunchState, code: str
+) -> tuple[dict[str, Any], object]:
+    response = await exchange_code(
+        runtime.http,
+        registration,
+        client_id=launch.client_id,
+        keys=runtime.signing_keys,
+        token_endpoint=launch.token_endpoint,
+        code=code,
+        redirect_uri=redirect_uri(runtime),
+        code_verifier=launch.code_verifier,
+    )
+    id_token = str(response["id_token"])
+    app_context = response.get("appContext")
+    response.clear()  # the access token (and any refresh token) goes no further than here
+    claims = await validate_id_token(
+        runtime.http,
+        runtime.state,
+        id_token,
+        jwks_uri=launch.jwks_uri,
+        issuer=launch.id_token_issuer,
+        client_id=launch.client_id,
+        nonce=launch.nonce,
+    )
+    return claims, app_context
+
+
+async def _cycle_from_context(
+    runtime: Runtime, db: AsyncSession, learner: str, raw: object
+) -> tuple[str | None, str | None]:
+    """appContext -> (cycle id, None), or (None, a notice for My learning)."""
+    if raw is None or raw == "":
+        return None, None
+    if not isinstance(raw, str):
+        return None, NOTICE_INVALID
+    try:
+        context = runtime.app_context.verify(raw)
+    except InvalidAppContext as exc:
+        return None, NOTICE_EXPIRED if "expired" in str(exc) else NOTICE_INVALID
+    if context.learner and context.learner != learner:
+        return None, NOTICE_INVALID  # a card issued to another clinician
+    cycle_id = await learning.start_from_card(
+        runtime, db, learner, item_id=context.item_id, card_uuid=context.card_uuid
+    )
+    return (cycle_id, None) if cycle_id else (None, NOTICE_MISSING)

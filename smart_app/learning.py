@@ -1,0 +1,149 @@
+"""The app's use of the content library and the credit service, in one place.
+
+The pages and the learner API call these functions; they turn content items into cycle items,
+score case answers with the content (never trusting a score from the browser) and call
+`service/credit/service.py` for everything durable.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.errors import NotFound
+from service.runtime import Runtime
+
+if TYPE_CHECKING:
+    from service.cards.cases import CaseScore
+    from service.cards.model import ContentItem
+    from service.credit.schemas import CycleItem, CyclePatch, CycleView
+
+APPLICATIONS: tuple[tuple[str, str], ...] = (
+    ("changed-management", "Changed my management"),
+    ("confirmed-plan", "Confirmed my current plan"),
+    ("discuss-with-patient", "Will discuss with the patient"),
+    ("not-applicable", "Not applicable to this patient"),
+    ("other", "Other"),
+)
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def content_item(runtime: Runtime, item_id: str) -> ContentItem | None:
+    """The content item, or None when the library no longer has it."""
+    getter = getattr(runtime.content, "get", None)
+    if getter is None:
+        return None
+    try:
+        item: ContentItem | None = getter(item_id)
+    except KeyError:
+        return None
+    return item
+
+
+def search_library(runtime: Runtime, query: str, limit: int = 10) -> list[ContentItem]:
+    """Titles and summaries containing every word of the query (case-insensitive)."""
+    words = [w for w in query.lower().split() if w][:8]
+    if not words:
+        return []
+    items: list[ContentItem] = list(runtime.content)
+    found = [
+        i for i in items if all(w in f"{i.title} {i.summary} {i.question}".lower() for w in words)
+    ]
+    return found[:limit]
+
+
+def citation(item: ContentItem) -> str:
+    source = item.source
+    grade = f" Grade: {source.grade}." if source.grade else ""
+    return f"{source.organization}. {source.title}. {source.year}. {source.url}.{grade}"
+
+
+def cycle_item(item: ContentItem) -> CycleItem:
+    """The credit service's view of a content item."""
+    from service.credit.schemas import CycleItem
+
+    return CycleItem(
+        item_id=item.id,
+        item_version=item.version,
+        item_type=item.type,
+        title=item.title,
+        credit_format=item.credit.format,
+        question=item.question,
+        source_citation=citation(item),
+        passing_score=item.case.passing_score if item.case else None,
+    )
+
+
+async def start_from_card(
+    runtime: Runtime, db: AsyncSession, learner: str, *, item_id: str, card_uuid: str | None
+) -> str | None:
+    """Start (or resume: one cycle per card) the learner's cycle for a content item."""
+    from service.credit import service as credit
+
+    item = content_item(runtime, item_id)
+    if item is None:
+        return None
+    cycle = await credit.start_cycle(
+        db,
+        learner_key=learner,
+        item=cycle_item(item),
+        card_uuid=card_uuid,
+        now=now(),
+        rules=runtime.credit_rules,
+    )
+    return str(cycle.id)
+
+
+def parse_id(cycle_id: str) -> uuid.UUID:
+    """A cycle or entry id from a URL; anything else is simply not found."""
+    try:
+        return uuid.UUID(cycle_id)
+    except ValueError as exc:
+        raise NotFound("not found") from exc
+
+
+async def get_cycle(runtime: Runtime, db: AsyncSession, learner: str, cycle_id: str) -> CycleView:
+    """The learner's own cycle; another learner's id is a 404 like an unknown one."""
+    from service.credit import service as credit
+
+    view: CycleView = await credit.get_cycle(
+        db, learner, parse_id(cycle_id), rules=runtime.credit_rules
+    )
+    return view
+
+
+def score_answers(runtime: Runtime, item_id: str, answers: dict[str, str]) -> CaseScore:
+    """Score case answers with the content (the pure `score_case`)."""
+    from service.cards.cases import score_case
+
+    item = content_item(runtime, item_id)
+    if item is None or item.case is None:
+        raise NotFound("this learning item has no case questions")
+    return score_case(item, answers)
+
+
+async def document(
+    runtime: Runtime, db: AsyncSession, learner: str, cycle_id: str, patch: CyclePatch
+) -> CycleView:
+    """Save what the learner documented; case answers are scored here, server side."""
+    from service.credit import service as credit
+    from service.credit.schemas import CyclePatch
+
+    cycle = await get_cycle(runtime, db, learner, cycle_id)
+    if patch.case_answers is not None:
+        result = score_answers(runtime, cycle.item_id, patch.case_answers)
+        patch = patch.model_copy(update={"case_score": result.score, "case_passed": result.passed})
+    else:  # a score only ever comes from the answers, never from the caller
+        patch = CyclePatch(
+            **patch.model_dump(exclude_unset=True, exclude={"case_score", "case_passed"})
+        )
+    view: CycleView = await credit.update_cycle(
+        db, learner, cycle.id, patch, rules=runtime.credit_rules, now=now()
+    )
+    return view

@@ -1,0 +1,216 @@
+"""The OAuth 2.0 / SMART client side: discovery, PKCE, token exchange, id_token validation.
+
+Every network call goes through the injectable `httpx.AsyncClient` of the runtime (redirects
+never followed). Discovery documents and key sets are cached in the shared state store.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import time
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+import httpx
+import orjson
+from authlib.oauth2.auth import ClientAuth
+from authlib.oauth2.rfc7523 import PrivateKeyJWT
+from joserfc import jwt
+from joserfc.errors import JoseError
+from joserfc.jwk import KeySet
+
+from service.ehr.registry import EhrRegistration
+from service.keys import SIGNING_ALG, SigningKeys
+from service.shared_state import SharedState
+
+ID_TOKEN_ALGORITHMS = ["ES384", "ES256", "ES512", "RS384", "RS256", "RS512", "PS384"]
+CACHE_TTL_SECONDS = 300
+ASSERTION_TTL_SECONDS = 300
+LEEWAY_SECONDS = 60
+
+
+class OAuthError(Exception):
+    """The EHR's authorization server answered something we cannot accept. The message is
+    safe to show (it never contains a token or a code)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SmartConfiguration:
+    authorization_endpoint: str
+    token_endpoint: str
+    jwks_uri: str
+    issuer: str | None
+
+
+def pkce_pair() -> tuple[str, str]:
+    """A fresh (verifier, S256 challenge) pair."""
+    import secrets
+
+    verifier = secrets.token_urlsafe(64)
+    digest = hashlib.sha256(verifier.encode()).digest()
+    return verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def _http_url(value: object, name: str, iss: str) -> str:
+    """An absolute URL; https whenever the EHR itself is https (plain http only for a local
+    EHR such as the demo's simulator)."""
+    schemes = ("https",) if urlsplit(iss).scheme == "https" else ("https", "http")
+    if not isinstance(value, str) or urlsplit(value).scheme not in schemes:
+        raise OAuthError(f"the EHR's SMART configuration has no usable {name}")
+    return value
+
+
+async def _get_json(http: httpx.AsyncClient, url: str) -> Any:
+    try:
+        response = await http.get(url, headers={"Accept": "application/json"})
+    except httpx.HTTPError as exc:
+        raise OAuthError("the EHR could not be reached") from exc
+    if response.status_code != 200:
+        raise OAuthError("the EHR answered with an error")
+    try:
+        return orjson.loads(response.content)
+    except orjson.JSONDecodeError as exc:
+        raise OAuthError("the EHR answered with invalid JSON") from exc
+
+
+async def discover(http: httpx.AsyncClient, state: SharedState, iss: str) -> SmartConfiguration:
+    """{iss}/.well-known/smart-configuration, cached for a few minutes."""
+    url = iss.rstrip("/") + "/.well-known/smart-configuration"
+    cached = await state.get("app:discovery:" + url)
+    document = orjson.loads(cached) if cached else await _get_json(http, url)
+    if not isinstance(document, dict):
+        raise OAuthError("the EHR's SMART configuration is not a JSON object")
+    config = SmartConfiguration(
+        authorization_endpoint=_http_url(
+            document.get("authorization_endpoint"), "authorization_endpoint", iss
+        ),
+        token_endpoint=_http_url(document.get("token_endpoint"), "token_endpoint", iss),
+        jwks_uri=_http_url(document.get("jwks_uri"), "jwks_uri", iss),
+        issuer=document["issuer"] if isinstance(document.get("issuer"), str) else None,
+    )
+    if not cached:
+        await state.set("app:discovery:" + url, orjson.dumps(document), CACHE_TTL_SECONDS)
+    return config
+
+
+def authorize_url(config: SmartConfiguration, params: dict[str, str]) -> str:
+    """The authorization endpoint with our query parameters (existing query kept)."""
+    separator = "&" if urlsplit(config.authorization_endpoint).query else "?"
+    return config.authorization_endpoint + separator + urlencode(params)
+
+
+def _client_auth(
+    registration: EhrRegistration, client_id: str, keys: SigningKeys, token_endpoint: str
+) -> ClientAuth:
+    if registration.client_auth == "private_key_jwt":
+        # A fresh auth object per exchange: authlib stores the jti in `claims`.
+        method = PrivateKeyJWT(
+            token_endpoint,
+            alg=SIGNING_ALG,
+            claims={"exp": int(time.time()) + ASSERTION_TTL_SECONDS},
+            headers={"kid": keys.kid, "typ": "JWT"},
+        )
+        return ClientAuth(client_id, keys.current, method)
+    if registration.client_auth == "client_secret_basic":
+        return ClientAuth(client_id, registration.client_secret or "", "client_secret_basic")
+    return ClientAuth(client_id, None, "none")
+
+
+async def exchange_code(
+    http: httpx.AsyncClient,
+    registration: EhrRegistration,
+    *,
+    client_id: str,
+    keys: SigningKeys,
+    token_endpoint: str,
+    code: str,
+    redirect_uri: str,
+    code_verifier: str,
+) -> dict[str, Any]:
+    """POST the authorization code to the token endpoint; returns the token response."""
+    body = urlencode(
+        {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": redirect_uri,
+            "code_verifier": code_verifier,
+        }
+    )
+    headers = {"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"}
+    auth = _client_auth(registration, client_id, keys, token_endpoint)
+    uri, headers, body = auth.prepare("POST", token_endpoint, headers, body)
+    try:
+        response = await http.post(uri, headers=headers, content=body)
+    except httpx.HTTPError as exc:
+        raise OAuthError("the EHR's token endpoint could not be reached") from exc
+    if response.status_code != 200:
+        raise OAuthError("the EHR refused the authorization code")
+    try:
+        payload = orjson.loads(response.content)
+    except orjson.JSONDecodeError as exc:
+        raise OAuthError("the EHR's token response is not JSON") from exc
+    if not isinstance(payload, dict) or not isinstance(payload.get("id_token"), str):
+        raise OAuthError("the EHR's token response has no id_token (scope openid)")
+    return payload
+
+
+async def _key_set(http: httpx.AsyncClient, state: SharedState, url: str, refresh: bool) -> KeySet:
+    cache_key = "app:jwks:" + url
+    cached = None if refresh else await state.get(cache_key)
+    document = orjson.loads(cached) if cached else await _get_json(http, url)
+    try:
+        key_set = KeySet.import_key_set(document)
+    except (JoseError, ValueError, TypeError, KeyError) as exc:
+        raise OAuthError("the EHR's key set is not valid") from exc
+    if not cached:
+        await state.set(cache_key, orjson.dumps(document), CACHE_TTL_SECONDS)
+    return key_set
+
+
+async def validate_id_token(
+    http: httpx.AsyncClient,
+    state: SharedState,
+    id_token: str,
+    *,
+    jwks_uri: str,
+    issuer: str,
+    client_id: str,
+    nonce: str,
+) -> dict[str, Any]:
+    """Verify the id_token's signature (asymmetric algorithms only) and its iss, aud, exp and
+    nonce; returns its claims. The key set is refetched once when the kid is unknown."""
+    key_set = await _key_set(http, state, jwks_uri, refresh=False)
+    try:
+        token = jwt.decode(id_token, key_set, algorithms=ID_TOKEN_ALGORITHMS)
+    except (JoseError, ValueError) as exc:
+        # A rotated key: refetch the set, at most once every 30 s per key set.
+        if not await state.add_if_absent("app:jwks-refresh:" + jwks_uri, 30):
+            raise OAuthError("the id_token signature is not valid") from exc
+        key_set = await _key_set(http, state, jwks_uri, refresh=True)
+        try:
+            token = jwt.decode(id_token, key_set, algorithms=ID_TOKEN_ALGORITHMS)
+        except (JoseError, ValueError) as again:
+            raise OAuthError("the id_token signature is not valid") from again
+    return _check_claims(dict(token.claims), issuer=issuer, client_id=client_id, nonce=nonce)
+
+
+def _check_claims(
+    claims: dict[str, Any], *, issuer: str, client_id: str, nonce: str
+) -> dict[str, Any]:
+    now = time.time()
+    if str(claims.get("iss", "")).rstrip("/") != issuer.rstrip("/"):
+        raise OAuthError("the id_token was issued by someone else")
+    audience = claims.get("aud")
+    audiences = audience if isinstance(audience, list) else [audience]
+    if client_id not in audiences:
+        raise OAuthError("the id_token is not meant for this app")
+    exp = claims.get("exp")
+    if not isinstance(exp, int | float) or exp + LEEWAY_SECONDS < now:
+        raise OAuthError("the id_token has expired")
+    if not isinstance(claims.get("nonce"), str) or claims["nonce"] != nonce:
+        raise OAuthError("the id_token does not belong to this sign-in")
+    if not isinstance(claims.get("fhirUser"), str) or not claims["fhirUser"]:
+        raise OAuthError("the id_token names no fhirUser (scope fhirUser)")
+    return claims

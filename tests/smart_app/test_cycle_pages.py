@@ -1,0 +1,120 @@
+"""From a card's appContext to a claimed credit, through the pages (guideline and case)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e.world import World, card_context, csrf_of, sign_in
+
+BASE = "https://bedside.test"
+
+
+async def _profile(world: World, csrf: str) -> None:
+    response = await world.browser.post(
+        BASE + "/app/profile",
+        data={
+            "csrf": csrf,
+            "name": "Dr Test",
+            "profession": "physician-md",
+            "npi": "1234567893",
+            "birth_month": "4",
+            "birth_day": "12",
+            "consent_to_report": "yes",
+        },
+    )
+    assert response.status_code == 303, response.text
+
+
+async def _reflect_and_claim(world: World, cycle_url: str, csrf: str) -> None:
+    page = await world.browser.get(BASE + cycle_url + "/reflect")
+    assert page.status_code == 200
+    assert "Which adults should be screened?" in page.text  # pre-filled question
+    assert "patient names" in page.text  # the reminder about identifiers
+    response = await world.browser.post(
+        BASE + cycle_url + "/reflect",
+        data={
+            "csrf": csrf,
+            "question": "Should my patient be screened?",
+            "application": "changed-management",
+            "application_text": "Ordered the test.",
+            "action": "claim",
+        },
+    )
+    assert response.status_code == 303, response.text
+    assert response.headers["location"] == "/app/?notice=claimed"
+
+
+async def test_guideline_card_to_claimed_credit(world: World) -> None:
+    done = await sign_in(world, card_context(world, "test-guideline"))
+    cycle_url = done.headers["location"]
+    assert cycle_url.startswith("/app/cycles/")
+    learn = await world.browser.get(BASE + cycle_url)
+    assert learn.status_code == 200
+    assert "<strong>every 3 years</strong>" in learn.text
+    assert "Grade of evidence: B" in learn.text
+    assert "disclosures" in learn.text
+    assert "frame-ancestors 'self' https://ehr.test" in learn.headers["content-security-policy"]
+    assert "x-frame-options" not in learn.headers
+    csrf = await csrf_of(world)
+    await _profile(world, csrf)
+    await _reflect_and_claim(world, cycle_url, csrf)
+    home = await world.browser.get(BASE + "/app/")
+    assert "Screening for prediabetes" in home.text
+    assert "0.50" in home.text
+    assert "Nothing pending" in home.text
+
+
+async def test_case_scored_with_feedback_then_claimed(basic_world: World) -> None:
+    world = basic_world
+    done = await sign_in(world, card_context(world, "test-case"))
+    cycle_url = done.headers["location"]
+    csrf = await csrf_of(world)
+    answered = await world.browser.post(
+        BASE + cycle_url + "/answers", data={"csrf": csrf, "q_q1": "a", "q_q2": "b"}
+    )
+    assert answered.status_code == 303
+    learn = await world.browser.get(BASE + cycle_url)
+    assert "1 of 2 correctly (50%)" in learn.text
+    assert "You passed." in learn.text
+    assert "Far too often." in learn.text
+    assert "The best answer: Every 3 years." in learn.text
+    await _profile(world, csrf)
+    await _reflect_and_claim(world, cycle_url, csrf)
+
+
+async def test_finish_later_keeps_cycle_pending(basic_world: World) -> None:
+    world = basic_world
+    cycle_url = (await sign_in(world, card_context(world, "test-guideline"))).headers["location"]
+    csrf = await csrf_of(world)
+    response = await world.browser.post(
+        BASE + cycle_url + "/reflect", data={"csrf": csrf, "question": "Q?", "action": "later"}
+    )
+    assert response.headers["location"] == "/app/?notice=saved"
+    home = await world.browser.get(BASE + "/app/")
+    assert "To finish" in home.text
+    assert "Screening for prediabetes" in home.text
+
+
+@pytest.mark.parametrize("csrf", ["", "wrong"])
+async def test_forms_need_the_session_csrf_token(basic_world: World, csrf: str) -> None:
+    world = basic_world
+    cycle_url = (await sign_in(world, card_context(world, "test-guideline"))).headers["location"]
+    response = await world.browser.post(
+        BASE + cycle_url + "/reflect", data={"csrf": csrf, "action": "claim"}
+    )
+    assert response.status_code == 403
+
+
+async def test_search_the_library_and_learn_without_a_card(basic_world: World) -> None:
+    world = basic_world
+    await sign_in(world)
+    page = await world.browser.get(BASE + "/app/", params={"q": "screening prediabetes"})
+    assert "Screening for prediabetes" in page.text
+    csrf = await csrf_of(world)
+    started = await world.browser.post(
+        BASE + "/app/library/test-guideline/learn", data={"csrf": csrf}
+    )
+    assert started.status_code == 303
+    assert started.headers["location"].startswith("/app/cycles/")
+    missing = await world.browser.post(BASE + "/app/library/nope/learn", data={"csrf": csrf})
+    assert missing.status_code == 404
