@@ -1,7 +1,7 @@
 """What this learner has seen, dismissed, snoozed or learned: the input of the fatigue policy.
 
-One indexed query over issued cards and their feedback; cards still in the recorder's buffer
-count as shown too.
+Indexed queries over issued cards with their feedback, the learner's completed cycles and
+profile; cards still in the recorder's buffer count as shown too.
 """
 
 from __future__ import annotations
@@ -12,9 +12,19 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.cards import LearnerState
+from service.credit.models import LearnerProfile, LearningCycle
 from service.hooks.models import CardFeedback, IssuedCard
 from service.hooks.recorder import IssuedCardRecord
 
+# The credit profile's professions, in the content library's audience vocabulary.
+AUDIENCE_PROFESSION = {
+    "physician-md": "physician",
+    "physician-do": "physician",
+    "registered-nurse": "nurse",
+    "nurse-practitioner": "nurse-practitioner",
+    "physician-assistant": "physician-assistant",
+    "pharmacist": "pharmacist",
+}
 SNOOZE_CODE = "snooze"
 SNOOZE_DAYS = 30
 DISMISS_DAYS = 365
@@ -59,11 +69,17 @@ async def load_learner_state(
             shown[record.item_id] = max(
                 record.issued_at, shown.get(record.item_id, record.issued_at)
             )
+    learned = await session.scalars(
+        select(LearningCycle.item_id).where(
+            LearningCycle.learner == learner, LearningCycle.status.in_(("complete", "claimed"))
+        )
+    )
+    profile = await session.get(LearnerProfile, learner)
     return LearnerState(
         recently_shown=shown,
         dismissed=frozenset(dismissed),
         snoozed_until=snoozed,
-        learned=frozenset(),
-        specialty=None,
-        profession=None,
+        learned=frozenset(learned),
+        specialty=profile.specialty if profile else None,
+        profession=AUDIENCE_PROFESSION.get(profile.profession or "") if profile else None,
     )

@@ -332,3 +332,58 @@ async def test_rate_limit_per_issuer_is_429(hooks: HookClient) -> None:
     responses = [await hooks.call(PV, body) for _ in range(3)]
     assert [r.status_code for r in responses] == [200, 200, 429]
     assert 1 <= int(responses[2].headers["Retry-After"]) <= 60
+
+
+async def _learner(hooks: HookClient) -> str:
+    from service.identity import learner_key
+
+    return learner_key(hooks.runtime.secret, hooks.ehr.issuer, None, "Practitioner/practitioner-1")
+
+
+async def test_learned_items_are_not_offered_again(hooks: HookClient) -> None:
+    from service.credit.schemas import CycleItem, CyclePatch
+    from service.credit.service import start_cycle, update_cycle
+    from service.db.engine import transaction
+
+    hooks.runtime.settings.repeat_window_days = 0
+    bundle = synthea_bundle("Angelic_Mueller")
+    first = (await hooks.call(PV, hook_request(bundle))).json()["cards"][0]
+    item = hooks.runtime.content.get(first["source"]["topic"]["code"])
+    learner = await _learner(hooks)
+    async with transaction(hooks.runtime.sessions) as session:
+        cycle = await start_cycle(
+            session,
+            learner_key=learner,
+            card_uuid=first["uuid"],
+            now=hooks.runtime.clock(),
+            item=CycleItem(
+                item_id=item.id,
+                item_version=item.version,
+                item_type=item.type,
+                title=item.title,
+                credit_format=item.credit_format,
+                question=item.question,
+                source_citation=item.source.title,
+                passing_score=None,
+            ),
+        )
+        await update_cycle(session, learner, cycle.id, CyclePatch(application="confirmed-plan"))
+    again = (await hooks.call(PV, hook_request(bundle))).json()["cards"]
+    assert item.id not in {c["source"]["topic"]["code"] for c in again}
+
+
+async def test_items_outside_the_learners_profession_are_not_offered(hooks: HookClient) -> None:
+    from service.credit.schemas import ProfileUpdate
+    from service.credit.service import update_profile
+    from service.db.engine import transaction
+
+    hooks.runtime.settings.repeat_window_days = 0
+    async with transaction(hooks.runtime.sessions) as session:
+        await update_profile(
+            session, await _learner(hooks), ProfileUpdate(profession="registered-nurse")
+        )
+    for name in ("Angelic_Mueller", "Delbert_Williamson", "Tommy_Friesen"):
+        for card in (await hooks.call(PV, hook_request(synthea_bundle(name)))).json()["cards"]:
+            item = hooks.runtime.content.get(card["source"]["topic"]["code"])
+            professions = item.audience.professions
+            assert not professions or "nurse" in professions
