@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 
@@ -15,6 +16,10 @@ def _serve(args: argparse.Namespace) -> int:
     from service.db.migrate import upgrade
     from service.settings import Settings
 
+    if "BEDSIDE_PUBLIC_URL" not in os.environ:
+        # Unset: the URL we actually serve (workers read it from the environment too).
+        host = "127.0.0.1" if args.host in {"0.0.0.0", "::"} else args.host
+        os.environ["BEDSIDE_PUBLIC_URL"] = f"http://{host}:{args.port}"
     settings = Settings()
     upgrade(settings.resolved_database_url)  # once, before any worker starts
     if args.workers > 1 and not settings.redis_url:
@@ -24,8 +29,10 @@ def _serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     print(f"Bedside discovery URL: {settings.public_url}/cds-services", flush=True)
+    # log_config=None: uvicorn logs through our JSON, redacting handler (set up per worker).
     uvicorn.run(
         "service.asgi:app",
+        log_config=None,
         host=args.host,
         port=args.port,
         workers=args.workers,
