@@ -1,10 +1,167 @@
-"""Sub-commands of this package (placeholder until the package lands)."""
+"""`bedside content check|stats|synth` and `bedside match`: the content author's tools."""
 
 from __future__ import annotations
 
+import argparse
+import sys
+import time
+from collections import Counter
+from datetime import date
+from pathlib import Path
 from typing import Any
+
+import orjson
+
+from service.cards.facts import facts_from_resources, resources_from_bundle
+from service.cards.facts import resources_from_prefetch as _prefetch_resources
+from service.cards.issues import ContentError
+from service.cards.library import BUNDLED_DIR, ContentLibrary, load_library
+from service.cards.loader import read_library
+from service.cards.matching import explain, match
+from service.cards.model import HOOKS
+from service.cards.synth import synthetic_library
+
+
+def _check(args: argparse.Namespace) -> int:
+    loaded = read_library(args.dir or BUNDLED_DIR, today=args.today or date.today())
+    for issue in loaded.issues:
+        print(issue)
+    errors, warnings = len(loaded.errors), len(loaded.warnings)
+    print(f"{len(loaded.items)} valid items: {errors} errors, {warnings} warnings")
+    return 1 if errors else 0
+
+
+def _stats(args: argparse.Namespace) -> int:
+    started = time.perf_counter()
+    try:
+        library = load_library(args.dir, today=date.today())
+    except ContentError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    elapsed = (time.perf_counter() - started) * 1000
+    compiled = library.compiled_items
+    print(f"items: {len(library)} (loaded and indexed in {elapsed:.0f} ms)")
+    for label, counter in (
+        ("type", Counter(item.type for item in library)),
+        ("hook", Counter(hook for item in library for hook in item.hooks)),
+        ("indicator", Counter(item.indicator for item in library)),
+        ("trigger", Counter("code" if c.trigger else "demographic" for c in compiled)),
+    ):
+        print(f"{label}: " + ", ".join(f"{k} {v}" for k, v in sorted(counter.items())))
+    terminology = library.terminology
+    print(
+        f"terminology: {len(terminology.rxnorm)} RxNorm codes, {len(terminology.classes)} "
+        f"drug classes, {len(terminology.valuesets)} value sets"
+    )
+    print(f"warnings: {len(library.warnings)}")
+    return 0
+
+
+def _synth(args: argparse.Namespace) -> int:
+    out: Path = args.out
+    for relative, text in synthetic_library(args.count, seed=args.seed).items():
+        target = out / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+    print(f"wrote {args.count} synthetic items to {out}")
+    return 0
+
+
+def _read_input(path: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]], str | None]:
+    """(resources, draft orders, hook) from a FHIR Bundle or a CDS Hooks request body."""
+    body = orjson.loads(path.read_bytes())
+    if isinstance(body, dict) and "hook" in body and "resourceType" not in body:
+        context = body["context"] if isinstance(body.get("context"), dict) else {}
+        orders = resources_from_bundle(context.get("draftOrders"))
+        hook = body.get("hook") if isinstance(body.get("hook"), str) else None
+        return _prefetch_resources(body.get("prefetch")), orders, hook
+    return resources_from_bundle(body), [], None
+
+
+def _print_matches(
+    library: ContentLibrary, args: argparse.Namespace, facts: Any, hook: str, at: date
+) -> None:
+    found = match(library, facts, hook=hook, at=at)
+    if args.json:
+        rows = [
+            {
+                "id": m.item.id,
+                "title": m.item.title,
+                "type": m.item.type,
+                "reasons": list(m.reasons),
+            }
+            for m in found
+        ]
+        print(orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode())
+        return
+    for entry in found:
+        print(f"{entry.item.id}: {entry.item.title}")
+        for reason in entry.reasons:
+            print(f"  - {reason}")
+    print(f"{len(found)} applicable items ({hook}, at {at})")
+
+
+def _match(args: argparse.Namespace) -> int:
+    try:
+        library = load_library(args.content_dir)
+        resources, orders, body_hook = _read_input(args.file)
+    except ContentError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    except (OSError, orjson.JSONDecodeError) as exc:
+        print(f"cannot read {args.file}: {exc}", file=sys.stderr)
+        return 2
+    hook = args.hook or body_hook or "patient-view"
+    at = args.at or date.today()
+    facts = facts_from_resources(
+        resources, at=at, draft_orders=orders, terminology=library.terminology
+    )
+    if args.explain:
+        result = explain(library, facts, args.explain, hook=hook, at=at)
+        if args.json:
+            print(
+                orjson.dumps(
+                    {
+                        "id": result.item_id,
+                        "applies": result.applies,
+                        "reasons_for": list(result.reasons_for),
+                        "reasons_against": list(result.reasons_against),
+                    },
+                    option=orjson.OPT_INDENT_2,
+                ).decode()
+            )
+        else:
+            print(f"{result.item_id}: {'applies' if result.applies else 'does not apply'}")
+            for reason in result.reasons_for:
+                print(f"  + {reason}")
+            for reason in result.reasons_against:
+                print(f"  - {reason}")
+        return 0
+    _print_matches(library, args, facts, hook, at)
+    return 0
 
 
 def register(commands: Any) -> None:
-    """Add this package's sub-commands to the `bedside` parser."""
-    del commands
+    """Add `content` and `match` to the `bedside` parser's sub-commands."""
+    content = commands.add_parser("content", help="validate and inspect a content library")
+    actions = content.add_subparsers(dest="content_command", required=True)
+    check = actions.add_parser("check", help="validate a library (file:line errors)")
+    check.add_argument("dir", nargs="?", type=Path, help="library folder (default: bundled)")
+    check.add_argument("--today", type=date.fromisoformat, help="date for expiry warnings")
+    check.set_defaults(handler=_check)
+    stats = actions.add_parser("stats", help="counts of items, hooks, triggers, terminology")
+    stats.add_argument("dir", nargs="?", type=Path)
+    stats.set_defaults(handler=_stats)
+    synth = actions.add_parser("synth", help="write a synthetic library for benchmarks")
+    synth.add_argument("--count", type=int, required=True)
+    synth.add_argument("--out", type=Path, required=True)
+    synth.add_argument("--seed", type=int, default=0)
+    synth.set_defaults(handler=_synth)
+    matcher = commands.add_parser("match", help="show which items apply to a patient")
+    matcher.add_argument("file", type=Path, help="FHIR Bundle or CDS Hooks request JSON")
+    matcher.add_argument("--hook", choices=HOOKS)
+    matcher.add_argument("--at", type=date.fromisoformat, help="evaluation date (YYYY-MM-DD)")
+    matcher.add_argument("--json", action="store_true", help="machine-readable output")
+    matcher.add_argument("--explain", metavar="ID", help="why one item does or does not apply")
+    matcher.add_argument("--content-dir", type=Path, help="library folder (default: bundled)")
+    matcher.set_defaults(handler=_match)

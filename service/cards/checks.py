@@ -1,0 +1,247 @@
+"""Semantic checks of a parsed library (`bedside content check`): codes, references,
+dates, authors, cases. Pure: takes parsed items and terminology, returns issues."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from service.cards.codes import ICD10, LOINC, RXNORM, SNOMED, code_problem
+from service.cards.issues import Issue
+from service.cards.model import CodeSet, ContentItem, MedSet, ProcSet
+from service.cards.terminology import Terminology
+
+Loc = tuple[str | int, ...]
+_EXPIRY_WARNING = timedelta(days=60)
+_MAX_WORDS = 350
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedItem:
+    """A validated item with its file and a way to find a field's line."""
+
+    item: ContentItem
+    file: str
+    line_of: Callable[[Loc], int]
+
+
+def _codesets(item: ContentItem) -> Iterator[tuple[Loc, CodeSet | MedSet | ProcSet]]:
+    applies = item.applies
+    blocks = (
+        ("conditions", applies.conditions),
+        ("medications", applies.medications),
+        ("orders", applies.orders),
+        ("procedures", applies.procedures),
+    )
+    for name, block in blocks:
+        if block is None:
+            continue
+        for part in ("any_of", "none_of"):
+            codeset = getattr(block, part)
+            if codeset is not None:
+                yield ("applies", name, part), codeset
+
+
+def _code_lists(item: ContentItem) -> Iterator[tuple[Loc, str, Sequence[str]]]:
+    for loc, codeset in _codesets(item):
+        for key in (ICD10, SNOMED, RXNORM, LOINC):
+            codes = getattr(codeset, key, ())
+            if codes:
+                yield (*loc, key), key, codes
+    for position, rule in enumerate(item.applies.labs):
+        yield ("applies", "labs", position, "loinc"), LOINC, rule.loinc
+    for position, missing in enumerate(item.applies.labs_missing):
+        yield ("applies", "labs_missing", position, "loinc"), LOINC, missing.loinc
+
+
+def _check_codes(parsed: ParsedItem) -> Iterator[Issue]:
+    for loc, key, codes in _code_lists(parsed.item):
+        for position, code in enumerate(codes):
+            problem = code_problem(key, code)
+            if problem:
+                field = ".".join(str(part) for part in loc)
+                yield Issue(parsed.file, parsed.line_of((*loc, position)), f"{field}: {problem}")
+
+
+def _check_references(
+    parsed: ParsedItem, terminology: Terminology, ingredients: frozenset[str]
+) -> Iterator[Issue]:
+    for loc, codeset in _codesets(parsed.item):
+        for name in codeset.valuesets:
+            if name not in terminology.valuesets:
+                yield Issue(
+                    parsed.file, parsed.line_of((*loc, "valuesets")), f"unknown value set {name!r}"
+                )
+        if isinstance(codeset, MedSet):
+            for name in codeset.classes:
+                if name not in terminology.classes:
+                    yield Issue(
+                        parsed.file,
+                        parsed.line_of((*loc, "classes")),
+                        f"unknown drug class {name!r}",
+                    )
+            for name in codeset.ingredients:
+                if name.strip().lower() not in ingredients:
+                    yield Issue(
+                        parsed.file,
+                        parsed.line_of((*loc, "ingredients")),
+                        f"unknown ingredient {name!r} (not in rxnorm_ingredients.tsv)",
+                    )
+
+
+def _check_dates(parsed: ParsedItem, today: date | None) -> Iterator[Issue]:
+    item = parsed.item
+    if item.expires <= item.reviewed:
+        yield Issue(
+            parsed.file,
+            parsed.line_of(("expires",)),
+            f"expires ({item.expires}) must be after reviewed ({item.reviewed})",
+        )
+    elif today is not None and item.expires < today:
+        yield Issue(
+            parsed.file,
+            parsed.line_of(("expires",)),
+            f"expired on {item.expires}: it never shows",
+            "warning",
+        )
+    elif today is not None and item.expires - today <= _EXPIRY_WARNING:
+        yield Issue(
+            parsed.file,
+            parsed.line_of(("expires",)),
+            f"expires on {item.expires}, within 60 days",
+            "warning",
+        )
+
+
+def _check_people_and_body(parsed: ParsedItem) -> Iterator[Issue]:
+    item = parsed.item
+    roles = {author.role for author in item.authors}
+    if not {"author", "reviewer"} <= roles:
+        yield Issue(
+            parsed.file,
+            parsed.line_of(("authors",)),
+            "authors: at least one author and one reviewer are required",
+        )
+    words = len(item.detail_markdown.split())
+    if words == 0:
+        yield Issue(parsed.file, 1, "the Markdown body (the card's detail) is empty")
+    elif words > _MAX_WORDS:
+        yield Issue(
+            parsed.file,
+            1,
+            f"the body has {words} words; keep it to about {_MAX_WORDS} (a two-minute read)",
+            "warning",
+        )
+    if item.applies.fhirpath is not None:
+        yield Issue(
+            parsed.file,
+            parsed.line_of(("applies", "fhirpath")),
+            "applies.fhirpath is not evaluated by this version: the item never matches",
+            "warning",
+        )
+
+
+def _check_questions(parsed: ParsedItem) -> Iterator[Issue]:
+    case = parsed.item.case
+    if case is None:
+        return
+    for q_pos, question in enumerate(case.questions):
+        correct = sum(1 for option in question.options if option.correct)
+        if correct != 1:
+            yield Issue(
+                parsed.file,
+                parsed.line_of(("case", "questions", q_pos)),
+                f"case question {question.id!r} has {correct} correct options; "
+                "exactly one is required",
+            )
+        option_ids = [option.id for option in question.options]
+        if len(set(option_ids)) != len(option_ids):
+            yield Issue(
+                parsed.file,
+                parsed.line_of(("case", "questions", q_pos)),
+                f"case question {question.id!r} repeats an option id",
+            )
+
+
+def _check_case(parsed: ParsedItem, ids: frozenset[str]) -> Iterator[Issue]:
+    item = parsed.item
+    if item.type == "case" and item.case is None:
+        yield Issue(parsed.file, parsed.line_of(("type",)), "type case requires a `case` block")
+    if item.type != "case" and item.case is not None:
+        yield Issue(parsed.file, parsed.line_of(("case",)), "`case` is only for type: case")
+    if item.case is None:
+        return
+    if item.credit.format != "enduring":
+        yield Issue(
+            parsed.file,
+            parsed.line_of(("credit", "format")),
+            "a case uses credit.format: enduring",
+            "warning",
+        )
+    yield from _check_questions(parsed)
+    question_ids = [question.id for question in item.case.questions]
+    if len(set(question_ids)) != len(question_ids):
+        yield Issue(parsed.file, parsed.line_of(("case", "questions")), "repeated question id")
+    for name in item.case.guidelines:
+        if name not in ids:
+            yield Issue(
+                parsed.file,
+                parsed.line_of(("case", "guidelines")),
+                f"case.guidelines: unknown item {name!r}",
+                "warning",
+            )
+
+
+def check_items(
+    parsed: Sequence[ParsedItem], terminology: Terminology, today: date | None = None
+) -> list[Issue]:
+    """Every semantic issue of the parsed items (schema errors are found while parsing)."""
+    issues: list[Issue] = []
+    first_file: dict[str, str] = {}
+    ids = frozenset(entry.item.id for entry in parsed)
+    ingredients = terminology.known_ingredients
+    for entry in parsed:
+        item_id = entry.item.id
+        if item_id in first_file:
+            issues.append(
+                Issue(
+                    entry.file,
+                    entry.line_of(("id",)),
+                    f"duplicate id {item_id!r} (also in {first_file[item_id]})",
+                )
+            )
+        else:
+            first_file[item_id] = entry.file
+        issues.extend(_check_codes(entry))
+        issues.extend(_check_references(entry, terminology, ingredients))
+        issues.extend(_check_dates(entry, today))
+        issues.extend(_check_people_and_body(entry))
+        issues.extend(_check_case(entry, ids))
+    return issues
+
+
+def check_terminology(terminology: Terminology, files: dict[str, str]) -> list[Issue]:
+    """Malformed or CPT-shaped codes in value sets; class members missing from the table."""
+    issues: list[Issue] = []
+    for name, valueset in terminology.valuesets.items():
+        file = files.get(name, f"valuesets/{name}.yaml")
+        for key, codes in valueset.codes.items():
+            issues.extend(
+                Issue(file, 1, f"codes.{key}: {problem}")
+                for code in sorted(codes)
+                if (problem := code_problem(key, code))
+            )
+    known = terminology.known_ingredients
+    classes_file = files.get("drug_classes", "terminology/drug_classes.yaml")
+    for name, members in terminology.classes.items():
+        for member in sorted(members - known):
+            issues.append(
+                Issue(
+                    classes_file,
+                    1,
+                    f"class {name!r}: ingredient {member!r} is not in rxnorm_ingredients.tsv",
+                    "warning",
+                )
+            )
+    return issues

@@ -1,0 +1,336 @@
+"""Patient facts: what matching needs, pulled out of FHIR resources held as plain dicts.
+
+`facts_from_resources` walks the resources once and never validates whole FHIR models
+(DESIGN.md: ~55x cheaper). Malformed elements are skipped, never fatal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from types import MappingProxyType
+from typing import Any
+
+from service.cards.codes import ICD10, LOINC, RXNORM, SNOMED
+from service.cards.resource_fields import (
+    codings,
+    concept_display,
+    effective_date,
+    fhir_date,
+    items,
+    number,
+    obj,
+    status_codes,
+    text,
+)
+from service.cards.terminology import Terminology, ingredients_from_display
+
+SMOKING_LOINC = "72166-2"
+PREGNANCY_LOINC = "82810-3"
+_SMOKING: dict[str, str] = {
+    "449868002": "current",
+    "428041000124106": "current",
+    "77176002": "current",
+    "65568007": "current",
+    "428071000124103": "current",
+    "428061000124105": "current",
+    "8517006": "former",
+    "266919005": "never",
+}
+_PREGNANT_SNOMED = frozenset({"77386006", "72892002", "47200007", "16356006", "237238006"})
+_ACTIVE_CLINICAL = frozenset({"active", "recurrence", "relapse"})
+_REFUTED = frozenset({"refuted", "entered-in-error"})
+_VOID = frozenset({"entered-in-error", "cancelled", "not-done", "revoked"})
+_MEDICATION_TYPES = frozenset({"MedicationRequest", "MedicationStatement"})
+_ORDER_TYPES = frozenset({"MedicationRequest", "ServiceRequest"})
+
+CodeKey = tuple[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    codes: tuple[CodeKey, ...]
+    display: str
+
+
+@dataclass(frozen=True, slots=True)
+class Medication:
+    """An active medication (or a draft order): RxNorm codes and ingredient names."""
+
+    rxnorm: tuple[str, ...]
+    display: str
+    ingredients: frozenset[str]
+    codes: tuple[CodeKey, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class LabValue:
+    when: date
+    value: float
+    unit: str
+
+
+@dataclass(frozen=True, slots=True)
+class Procedure:
+    codes: tuple[CodeKey, ...]
+    display: str
+    when: date | None
+
+
+def _frozen_map(data: dict[str, Any]) -> Mapping[str, Any]:
+    return MappingProxyType(data)
+
+
+@dataclass(frozen=True, slots=True)
+class PatientFacts:
+    """Everything the matcher knows about one patient at one date. Labs and observation dates
+    are newest first per LOINC code."""
+
+    at: date
+    age: int | None = None
+    sex: str | None = None
+    birth_date: date | None = None
+    pregnant: bool = False
+    smoking: str | None = None
+    conditions: tuple[Condition, ...] = ()
+    medications: tuple[Medication, ...] = ()
+    labs: Mapping[str, tuple[LabValue, ...]] = field(default_factory=lambda: _frozen_map({}))
+    observed: Mapping[str, tuple[date, ...]] = field(default_factory=lambda: _frozen_map({}))
+    procedures: tuple[Procedure, ...] = ()
+    orders: tuple[Medication, ...] = ()
+
+    @property
+    def latest_labs(self) -> Mapping[str, LabValue]:
+        """The latest numeric value per LOINC code."""
+        return {code: values[0] for code, values in self.labs.items() if values}
+
+
+def age_at(birth: date, at: date) -> int | None:
+    """Whole years between `birth` and `at` (None when born after `at`)."""
+    years = at.year - birth.year - ((at.month, at.day) < (birth.month, birth.day))
+    return years if years >= 0 else None
+
+
+def resources_from_bundle(bundle: object, _depth: int = 0) -> list[dict[str, Any]]:
+    """The resources of a Bundle (transaction, searchset, collection...): each entry's
+    `resource`, nested Bundles flattened. A bare resource yields itself; anything else none."""
+    value = obj(bundle)
+    if not text(value.get("resourceType")):
+        return []
+    if value.get("resourceType") != "Bundle":
+        return [dict(value)]
+    found: list[dict[str, Any]] = []
+    for entry in items(value.get("entry")):
+        resource = obj(obj(entry).get("resource"))
+        if resource.get("resourceType") == "Bundle" and _depth < 3:
+            found.extend(resources_from_bundle(resource, _depth + 1))
+        elif text(resource.get("resourceType")):
+            found.append(dict(resource))
+    return found
+
+
+def resources_from_prefetch(prefetch: object) -> list[dict[str, Any]]:
+    """Every resource in a CDS Hooks `prefetch` object (null and OperationOutcome skipped)."""
+    found: list[dict[str, Any]] = []
+    for value in obj(prefetch).values():
+        if obj(value).get("resourceType") != "OperationOutcome":
+            found.extend(resources_from_bundle(value))
+    return found
+
+
+def _is_active_condition(resource: Mapping[str, Any]) -> bool:
+    if status_codes(resource.get("verificationStatus")) & _REFUTED:
+        return False
+    clinical = status_codes(resource.get("clinicalStatus"))
+    if clinical:
+        return bool(clinical & _ACTIVE_CLINICAL)
+    has_abatement = any(isinstance(key, str) and key.startswith("abatement") for key in resource)
+    return not has_abatement
+
+
+def _condition(resource: Mapping[str, Any]) -> Condition | None:
+    codes = tuple((key, code) for key, code, _ in codings(resource.get("code")))
+    if not codes:
+        return None
+    return Condition(codes=codes, display=concept_display(resource.get("code")))
+
+
+def _medication_concept(resource: Mapping[str, Any]) -> object:
+    concept = resource.get("medicationCodeableConcept")
+    if concept is not None:
+        return concept
+    reference = text(obj(resource.get("medicationReference")).get("reference"))
+    if reference.startswith("#"):
+        for contained in items(resource.get("contained")):
+            if obj(contained).get("id") == reference[1:]:
+                return obj(contained).get("code")
+    return None
+
+
+def medication_of(resource: Mapping[str, Any], terminology: Terminology | None) -> Medication:
+    """A medication (or service order) from a MedicationRequest/Statement/ServiceRequest."""
+    if resource.get("resourceType") == "ServiceRequest":
+        concept: object = resource.get("code")
+    else:
+        concept = _medication_concept(resource)
+    codes = tuple((key, code) for key, code, _ in codings(concept))
+    rxnorm = tuple(code for key, code in codes if key == RXNORM)
+    display = concept_display(concept)
+    if terminology is not None:
+        ingredients = terminology.ingredients_for(rxnorm, display)
+    else:
+        ingredients = ingredients_from_display(display) if rxnorm or display else frozenset()
+    return Medication(rxnorm=rxnorm, display=display, ingredients=ingredients, codes=codes)
+
+
+class _Collector:
+    """Accumulates facts while walking resources once."""
+
+    def __init__(self, at: date, terminology: Terminology | None) -> None:
+        self.at = at
+        self.terminology = terminology
+        self.patient: Mapping[str, Any] = {}
+        self.conditions: list[Condition] = []
+        self.medications: list[Medication] = []
+        self.labs: dict[str, list[LabValue]] = {}
+        self.observed: dict[str, list[date]] = {}
+        self.coded_values: dict[str, list[tuple[date, frozenset[str], str]]] = {}
+        self.procedures: list[Procedure] = []
+
+    def add(self, resource: Mapping[str, Any]) -> None:
+        kind = text(resource.get("resourceType"))
+        if kind == "Patient":
+            self.patient = resource
+        elif kind == "Condition":
+            if _is_active_condition(resource) and (found := _condition(resource)):
+                self.conditions.append(found)
+        elif kind in _MEDICATION_TYPES:
+            if text(resource.get("status")) == "active":
+                self.medications.append(medication_of(resource, self.terminology))
+        elif kind == "Observation":
+            self._observation(resource)
+        elif kind == "Procedure":
+            self._procedure(resource)
+
+    def _observation(self, resource: Mapping[str, Any]) -> None:
+        if text(resource.get("status")) in _VOID:
+            return
+        when = effective_date(
+            resource, "effectiveDateTime", "effectivePeriod", "effectiveInstant", "issued"
+        )
+        if when is None:
+            return
+        self._observation_value(resource, when)
+        for component in items(resource.get("component")):
+            self._observation_value(obj(component), when)
+
+    def _observation_value(self, element: Mapping[str, Any], when: date) -> None:
+        loincs = [code for key, code, _ in codings(element.get("code")) if key == LOINC]
+        if not loincs:
+            return
+        quantity = obj(element.get("valueQuantity"))
+        value = number(quantity.get("value"))
+        concept = element.get("valueCodeableConcept")
+        for code in loincs:
+            self.observed.setdefault(code, []).append(when)
+            if value is not None:
+                unit = text(quantity.get("unit")) or text(quantity.get("code"))
+                self.labs.setdefault(code, []).append(LabValue(when, value, unit))
+            if concept is not None:
+                snomed = frozenset(c for k, c, _ in codings(concept) if k == SNOMED)
+                entry = (when, snomed, concept_display(concept).lower())
+                self.coded_values.setdefault(code, []).append(entry)
+
+    def _procedure(self, resource: Mapping[str, Any]) -> None:
+        if text(resource.get("status")) in _VOID:
+            return
+        codes = tuple((key, code) for key, code, _ in codings(resource.get("code")))
+        if codes:
+            when = effective_date(resource, "performedDateTime", "performedPeriod")
+            self.procedures.append(Procedure(codes, concept_display(resource.get("code")), when))
+
+    def _latest_coded(self, loinc: str) -> tuple[frozenset[str], str] | None:
+        values = [entry for entry in self.coded_values.get(loinc, ()) if entry[0] <= self.at]
+        if not values:
+            return None
+        _, codes, display = max(values, key=lambda entry: entry[0])
+        return codes, display
+
+    def smoking(self) -> str | None:
+        latest = self._latest_coded(SMOKING_LOINC)
+        if latest is None:
+            return None
+        codes, display = latest
+        for code in codes:
+            if code in _SMOKING:
+                return _SMOKING[code]
+        for word, status in (
+            ("never", "never"),
+            ("former", "former"),
+            ("ex-", "former"),
+            ("smoker", "current"),
+        ):
+            if word in display:
+                return status
+        return None
+
+    def pregnant(self) -> bool:
+        latest = self._latest_coded(PREGNANCY_LOINC)
+        if latest is not None and "77386006" in latest[0]:
+            return True
+        return any(
+            (key == SNOMED and code in _PREGNANT_SNOMED)
+            or (key == ICD10 and (code.startswith("O") or code.startswith(("Z331", "Z34"))))
+            for condition in self.conditions
+            for key, code in condition.codes
+        )
+
+    def facts(self, orders: tuple[Medication, ...]) -> PatientFacts:
+        birth = fhir_date(self.patient.get("birthDate"))
+        gender = self.patient.get("gender")
+        labs = {
+            code: tuple(sorted(values, key=lambda v: v.when, reverse=True))
+            for code, values in self.labs.items()
+        }
+        observed = {
+            code: tuple(sorted(set(dates), reverse=True)) for code, dates in self.observed.items()
+        }
+        return PatientFacts(
+            at=self.at,
+            age=age_at(birth, self.at) if birth else None,
+            birth_date=birth,
+            sex=gender if gender in ("female", "male") else None,
+            pregnant=self.pregnant(),
+            smoking=self.smoking(),
+            conditions=tuple(self.conditions),
+            medications=tuple(self.medications),
+            labs=MappingProxyType(labs),
+            observed=MappingProxyType(observed),
+            procedures=tuple(self.procedures),
+            orders=orders,
+        )
+
+
+def facts_from_resources(
+    resources: Iterable[object],
+    *,
+    at: date,
+    draft_orders: Iterable[object] = (),
+    terminology: Terminology | None = None,
+) -> PatientFacts:
+    """Patient facts at `at` from plain-dict resources (Patient, Condition, MedicationRequest,
+    MedicationStatement, Observation, Procedure; others ignored) and the draft orders of an
+    order hook (MedicationRequest, ServiceRequest). With `terminology`, medication
+    ingredients come from its RxNorm table; without, from display names (matching resolves
+    RxNorm codes against the library's table again)."""
+    collector = _Collector(at, terminology)
+    for resource in resources:
+        if isinstance(resource, dict):
+            collector.add(resource)
+    orders = tuple(
+        medication_of(resource, terminology)
+        for resource in draft_orders
+        if isinstance(resource, dict) and text(resource.get("resourceType")) in _ORDER_TYPES
+    )
+    return collector.facts(orders)

@@ -1,0 +1,140 @@
+"""Reading a content library from disk: the only module of the core that touches files.
+
+Layout (docs/content-format.md): `items/**/*.md`, `valuesets/*.yaml`,
+`terminology/rxnorm_ingredients.tsv`, `terminology/drug_classes.yaml`. A library without a
+`terminology/` folder uses the bundled terminology.
+"""
+
+from __future__ import annotations
+
+import gc
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from types import MappingProxyType
+
+import yaml
+
+from service.cards.checks import ParsedItem, check_items, check_terminology
+from service.cards.frontmatter import load_yaml, parse_item
+from service.cards.issues import ContentError, Issue
+from service.cards.model import ContentItem
+from service.cards.terminology import (
+    Terminology,
+    ValueSet,
+    parse_drug_classes,
+    parse_rxnorm_tsv,
+    parse_valueset,
+)
+
+BUNDLED_DIR = Path(__file__).parent / "bundled"
+
+
+@dataclass(frozen=True)
+class LoadedLibrary:
+    """What `read_library` found: valid items, terminology, and every issue."""
+
+    items: tuple[ContentItem, ...]
+    terminology: Terminology
+    issues: tuple[Issue, ...] = field(default=())
+
+    @property
+    def errors(self) -> tuple[Issue, ...]:
+        """Issues that make the library invalid."""
+        return tuple(issue for issue in self.issues if issue.severity == "error")
+
+    @property
+    def warnings(self) -> tuple[Issue, ...]:
+        """Issues worth a look that do not fail a check."""
+        return tuple(issue for issue in self.issues if issue.severity == "warning")
+
+    def raise_for_errors(self) -> None:
+        """Raise ContentError when there is any error."""
+        if self.errors:
+            raise ContentError(self.errors)
+
+
+def _read_yaml(path: Path, issues: list[Issue]) -> object:
+    try:
+        return load_yaml(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        issues.append(Issue(str(path), 1, f"cannot read: {exc}"))
+        return None
+
+
+def read_terminology(content_dir: Path) -> tuple[Terminology, list[Issue], dict[str, str]]:
+    """The terminology of a library (the bundled one when it has no `terminology/`)."""
+    issues: list[Issue] = []
+    term_dir = content_dir / "terminology"
+    if not term_dir.is_dir():
+        term_dir = BUNDLED_DIR / "terminology"
+    rxnorm: dict[str, frozenset[str]] = {}
+    classes: dict[str, frozenset[str]] = {}
+    tsv = term_dir / "rxnorm_ingredients.tsv"
+    if tsv.is_file():
+        rxnorm, found = parse_rxnorm_tsv(tsv.read_text(encoding="utf-8"), str(tsv))
+        issues += found
+    classes_file = term_dir / "drug_classes.yaml"
+    if classes_file.is_file():
+        classes, found = parse_drug_classes(_read_yaml(classes_file, issues), str(classes_file))
+        issues += found
+    valuesets: dict[str, ValueSet] = {}
+    files = {"drug_classes": str(classes_file)}
+    for path in sorted((content_dir / "valuesets").glob("*.yaml")):
+        valueset, found = parse_valueset(_read_yaml(path, issues), str(path), path.stem)
+        issues += found
+        if valueset is not None:
+            if valueset.name in valuesets:
+                issues.append(Issue(str(path), 1, f"duplicate value set {valueset.name!r}"))
+            valuesets[valueset.name] = valueset
+            files[valueset.name] = str(path)
+    terminology = Terminology(
+        MappingProxyType(rxnorm), MappingProxyType(classes), MappingProxyType(valuesets)
+    )
+    return terminology, issues, files
+
+
+def read_items(content_dir: Path) -> tuple[list[ParsedItem], list[Issue]]:
+    """Parse every `items/**/*.md` file (sorted by path, so the order is stable)."""
+    parsed: list[ParsedItem] = []
+    issues: list[Issue] = []
+    for path in sorted((content_dir / "items").rglob("*.md")):
+        file = str(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            issues.append(Issue(file, 1, f"cannot read: {exc}"))
+            continue
+        item, lines, found = parse_item(text, file)
+        issues += found
+        if item is not None and lines is not None:
+            parsed.append(ParsedItem(item, file, lines.line_of))
+            if path.stem != item.id:
+                issues.append(
+                    Issue(
+                        file, lines.line_of(("id",)), f"file name should be {item.id}.md", "warning"
+                    )
+                )
+    return parsed, issues
+
+
+def read_library(content_dir: Path, *, today: date | None = None) -> LoadedLibrary:
+    """Read and check a library folder. Never raises for content problems: they are issues
+    (a missing folder is an error issue too)."""
+    if not content_dir.is_dir():
+        issue = Issue(str(content_dir), 0, "content library folder not found")
+        return LoadedLibrary((), Terminology(), (issue,))
+    terminology, issues, files = read_terminology(content_dir)
+    collecting = gc.isenabled()
+    gc.disable()  # parsing allocates only long-lived objects; see ContentLibrary
+    try:
+        parsed, found = read_items(content_dir)
+    finally:
+        if collecting:
+            gc.enable()
+    issues += found
+    issues += check_terminology(terminology, files)
+    issues += check_items(parsed, terminology, today)
+    error_files = {issue.file for issue in issues if issue.severity == "error"}
+    items = tuple(entry.item for entry in parsed if entry.file not in error_files)
+    return LoadedLibrary(items, terminology, tuple(sorted(issues)))

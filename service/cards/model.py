@@ -1,0 +1,192 @@
+"""The content model: one `ContentItem` per Markdown file (docs/content-format.md).
+
+Frozen pydantic models that refuse unknown fields: a typo in the front matter is a schema
+error reported by `content check`, never a criterion silently ignored.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, HttpUrl, field_validator
+
+Hook = Literal["patient-view", "order-select", "order-sign", "encounter-start"]
+HOOKS: tuple[str, ...] = ("patient-view", "order-select", "order-sign", "encounter-start")
+
+
+def _code_text(value: object) -> object:
+    # YAML reads unquoted 44054006 as an int; codes are strings.
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+Code = Annotated[str, BeforeValidator(_code_text), Field(min_length=1, max_length=40)]
+Name = Annotated[str, Field(min_length=1, max_length=120)]
+Codes = tuple[Code, ...]
+
+
+class Frozen(BaseModel):
+    """Base of every content model: immutable, no unknown fields."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Source(Frozen):
+    organization: Name
+    title: Annotated[str, Field(min_length=1, max_length=300)]
+    year: Annotated[int, Field(ge=1900, le=2100)]
+    url: HttpUrl
+    grade: Annotated[str, Field(min_length=1, max_length=80)] | None = None
+    license: Literal["public-domain", "CC0-1.0", "CC-BY-4.0", "summarized"] | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _https(cls, value: HttpUrl) -> HttpUrl:
+        if value.scheme != "https":
+            raise ValueError("the source url must use https")
+        return value
+
+
+class Author(Frozen):
+    name: Name
+    role: Literal["author", "reviewer", "editor"]
+    disclosure: Annotated[str, Field(min_length=1, max_length=500)]
+
+
+class Audience(Frozen):
+    professions: tuple[Name, ...] = ()
+    specialties: tuple[Name, ...] = ()
+
+
+class AgeRange(Frozen):
+    min: Annotated[int, Field(ge=0, le=150)] | None = None
+    max: Annotated[int, Field(ge=0, le=150)] | None = None
+
+
+class CodeSet(Frozen):
+    """Conditions: ICD-10-CM prefixes, exact SNOMED CT codes, named value sets."""
+
+    icd10: Codes = ()
+    snomed: Codes = ()
+    valuesets: tuple[Name, ...] = ()
+
+
+class MedSet(Frozen):
+    """Medications at ingredient level, or exact RxNorm codes, or named value sets."""
+
+    ingredients: tuple[Name, ...] = ()
+    classes: tuple[Name, ...] = ()
+    rxnorm: Codes = ()
+    valuesets: tuple[Name, ...] = ()
+
+
+class ProcSet(Frozen):
+    """Procedures (SNOMED CT) or observations (LOINC) within an optional window."""
+
+    snomed: Codes = ()
+    loinc: Codes = ()
+    valuesets: tuple[Name, ...] = ()
+    within_days: Annotated[int, Field(ge=1)] | None = None
+
+
+class ConditionCriterion(Frozen):
+    any_of: CodeSet | None = None
+    none_of: CodeSet | None = None
+
+
+class MedicationCriterion(Frozen):
+    any_of: MedSet | None = None
+    none_of: MedSet | None = None
+
+
+class ProcedureCriterion(Frozen):
+    any_of: ProcSet | None = None
+    none_of: ProcSet | None = None
+
+
+class LabRule(Frozen):
+    loinc: Annotated[Codes, Field(min_length=1)]
+    op: Literal["<", "<=", ">", ">="]
+    value: float
+    within_days: Annotated[int, Field(ge=1)] | None = None
+    which: Literal["latest", "any"] = "latest"
+
+
+class LabMissingRule(Frozen):
+    loinc: Annotated[Codes, Field(min_length=1)]
+    within_days: Annotated[int, Field(ge=1)] | None = None
+
+
+class Applies(Frozen):
+    """Applicability criteria: every criterion given must hold."""
+
+    age: AgeRange | None = None
+    sex: Literal["female", "male"] | None = None
+    pregnant: bool | None = None
+    smoking: tuple[Literal["current", "former", "never"], ...] = ()
+    conditions: ConditionCriterion | None = None
+    medications: MedicationCriterion | None = None
+    orders: MedicationCriterion | None = None
+    labs: tuple[LabRule, ...] = ()
+    labs_missing: tuple[LabMissingRule, ...] = ()
+    procedures: ProcedureCriterion | None = None
+    fhirpath: Annotated[str, Field(min_length=1)] | None = None
+
+
+class Credit(Frozen):
+    format: Literal["poc", "enduring"]
+
+
+class Option(Frozen):
+    id: Annotated[str, Field(min_length=1, max_length=20)]
+    text: Annotated[str, Field(min_length=1)]
+    correct: bool = False
+    explanation: Annotated[str, Field(min_length=1)]
+
+
+class Question(Frozen):
+    id: Annotated[str, Field(min_length=1, max_length=20)]
+    stem: Annotated[str, Field(min_length=1)]
+    options: Annotated[tuple[Option, ...], Field(min_length=2, max_length=5)]
+
+
+class Case(Frozen):
+    vignette: Annotated[str, Field(min_length=1)]
+    questions: Annotated[tuple[Question, ...], Field(min_length=1, max_length=3)]
+    passing_score: Annotated[float, Field(gt=0, le=1)]
+    guidelines: tuple[Name, ...] = ()
+
+
+class Link(Frozen):
+    label: Annotated[str, Field(min_length=1, max_length=200)]
+    url: HttpUrl
+
+
+class ContentItem(Frozen):
+    """One content item: front matter fields plus the Markdown body (`detail_markdown`)."""
+
+    id: Annotated[str, Field(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$", max_length=120)]
+    version: Annotated[str, Field(min_length=1, max_length=40)]
+    type: Literal["guideline", "case"]
+    title: Annotated[str, Field(min_length=1, max_length=90)]
+    summary: Annotated[str, Field(min_length=1, max_length=139)]
+    indicator: Literal["info", "warning", "critical"] = "info"
+    source: Source
+    authors: Annotated[tuple[Author, ...], Field(min_length=1)]
+    reviewed: date
+    expires: date
+    audience: Audience = Audience()
+    hooks: Annotated[tuple[Hook, ...], Field(min_length=1)]
+    applies: Applies
+    question: Annotated[str, Field(min_length=1, max_length=500)]
+    credit: Credit
+    case: Case | None = None
+    links: tuple[Link, ...] = ()
+    detail_markdown: str = ""
+
+    @property
+    def credit_format(self) -> str:
+        """`poc` or `enduring` (from `credit.format`)."""
+        return self.credit.format

@@ -1,0 +1,102 @@
+"""Defensive readers for FHIR resources held as plain dicts (orjson output).
+
+Hook bodies come from outside: any element may be missing, null or of the wrong type. Each
+reader returns a typed value or nothing, so a bad element is skipped rather than crashing.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Mapping
+from datetime import date
+from typing import Any
+
+from service.cards.codes import normalize_code, system_key
+
+Coding = tuple[str, str, str]  # (system key, normalised code, display)
+
+
+def text(value: object) -> str:
+    """A string value, or '' for anything else."""
+    return value if isinstance(value, str) else ""
+
+
+def obj(value: object) -> Mapping[str, Any]:
+    """A JSON object, or an empty mapping for anything else."""
+    return value if isinstance(value, dict) else {}
+
+
+def items(value: object) -> list[Any]:
+    """A JSON array, or an empty list for anything else."""
+    return value if isinstance(value, list) else []
+
+
+def number(value: object) -> float | None:
+    """A finite JSON number (booleans excluded), or None."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        result = float(value)
+    except OverflowError:  # an integer beyond float range
+        return None
+    return result if math.isfinite(result) else None
+
+
+def fhir_date(value: object) -> date | None:
+    """The date part of a FHIR date/dateTime/instant (`YYYY`, `YYYY-MM` -> first day)."""
+    raw = text(value)
+    if len(raw) < 4:
+        return None
+    try:
+        if len(raw) >= 10:
+            return date.fromisoformat(raw[:10])
+        if len(raw) >= 7:
+            return date(int(raw[:4]), int(raw[5:7]), 1)
+        return date(int(raw[:4]), 1, 1)
+    except ValueError:
+        return None
+
+
+def codings(concept: object) -> Iterator[Coding]:
+    """Every well-formed coding of a CodeableConcept, with a normalised code."""
+    concept_text = text(obj(concept).get("text"))
+    for coding in items(obj(concept).get("coding")):
+        entry = obj(coding)
+        code = text(entry.get("code")).strip()
+        system = text(entry.get("system"))
+        if not code or not system:
+            continue
+        key = system_key(system)
+        yield key, normalize_code(key, code), text(entry.get("display")) or concept_text
+
+
+def concept_display(concept: object) -> str:
+    """The text of a CodeableConcept, or its first coding's display."""
+    value = obj(concept)
+    found = text(value.get("text"))
+    if found:
+        return found
+    for coding in items(value.get("coding")):
+        display = text(obj(coding).get("display"))
+        if display:
+            return display
+    return ""
+
+
+def status_codes(concept: object) -> frozenset[str]:
+    """The codes of a status CodeableConcept (clinicalStatus, verificationStatus)."""
+    return frozenset(
+        code
+        for coding in items(obj(concept).get("coding"))
+        if (code := text(obj(coding).get("code")))
+    )
+
+
+def effective_date(resource: Mapping[str, Any], *fields: str) -> date | None:
+    """The first parsable date among `fields`; `xxxPeriod` fields use their start."""
+    for name in fields:
+        value = resource.get(name)
+        found = fhir_date(obj(value).get("start")) if name.endswith("Period") else fhir_date(value)
+        if found is not None:
+            return found
+    return None
