@@ -12,6 +12,10 @@ from types import MappingProxyType
 from service.cards.matching import Match
 
 _GRADE_LETTER = re.compile(r"\b([A-DI])\b")
+# ACC/AHA classes of recommendation: 1 (I) strong, 2a moderate, 2b weak, 3 (III) no benefit.
+_COR_CLASS = re.compile(r"\bCLASS\s+(III|IIB|IIA|I|3|2B|2A|1)\b")
+_COR_RANK = {"I": 0, "1": 0, "IIA": 1, "2A": 1, "IIB": 2, "2B": 2, "III": 4, "3": 4}
+_SEVERITY = {"critical": 0, "warning": 1, "info": 2}
 _GRADE_WORDS = (
     ("strong", 0),
     ("high", 0),
@@ -49,6 +53,9 @@ def grade_rank(grade: str | None) -> int:
     """0 for the strongest grade (USPSTF A, "strong"), larger for weaker or missing grades."""
     if not grade:
         return _UNGRADED
+    cor_class = _COR_CLASS.search(grade.upper())
+    if cor_class:
+        return _COR_RANK[cor_class.group(1)]
     letter = _GRADE_LETTER.search(grade.upper())
     if letter:
         return "ABCDI".index(letter.group(1)) if letter.group(1) != "I" else 4
@@ -70,16 +77,20 @@ def _blocked(match: Match, state: LearnerState, window: timedelta, now: datetime
     return bool(state.profession and professions and state.profession not in professions)
 
 
-def rank_key(match: Match, state: LearnerState) -> tuple[int, int, int, int, str]:
-    """Sort key: code-triggered first, more criteria, better grade, learner's specialty."""
-    specialties = match.item.audience.specialties
-    in_specialty = bool(state.specialty and state.specialty in specialties)
+def rank_key(match: Match, state: LearnerState) -> tuple[int, int, int, int, int, int, str]:
+    """Sort key: code-triggered first, then the more urgent indicator (an interaction warning
+    outranks a screening reminder), more criteria, a guideline before a case on a tie,
+    better grade, the learner's specialty."""
+    item = match.item
+    in_specialty = bool(state.specialty and state.specialty in item.audience.specialties)
     return (
         0 if match.code_triggered else 1,
+        _SEVERITY.get(item.indicator, 2),
         -match.criteria_count,
-        grade_rank(match.item.source.grade),
+        0 if item.type == "guideline" else 1,
+        grade_rank(item.source.grade),
         0 if in_specialty else 1,
-        match.item.id,
+        item.id,
     )
 
 

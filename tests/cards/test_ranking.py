@@ -93,3 +93,42 @@ def test_profession_filter() -> None:
 
 def test_duplicates_collapse() -> None:
     assert ranked([make_match("x"), make_match("x")]) == ["x"]
+
+
+def test_acc_aha_class_of_recommendation_is_read_as_such() -> None:
+    from service.cards.ranking import grade_rank
+
+    assert grade_rank("Class I, level A") == 0
+    assert grade_rank("Class 1, strong") == 0
+    assert grade_rank("Class IIa") == 1
+    assert grade_rank("Class 2b") == 2
+    assert grade_rank("Class III: no benefit") == 4
+    assert grade_rank("I") == 4  # USPSTF I: insufficient evidence
+
+
+def test_warning_outranks_info_and_guideline_outranks_case_on_a_tie() -> None:
+    from datetime import UTC, datetime
+
+    from service.cards.matching import Match
+    from service.cards.ranking import FatiguePolicy, LearnerState, select
+    from tests.cards.factories import case_block, make_item
+
+    now = datetime(2021, 4, 1, tzinfo=UTC)
+    info = make_item(id="a-info", indicator="info")
+    warning = make_item(id="z-warning", indicator="warning")
+    chosen = select(
+        [Match(info, ["r"], True, 2), Match(warning, ["r"], True, 1)],
+        LearnerState(),
+        FatiguePolicy(max_cards=1),
+        now=now,
+    )
+    assert [m.item.id for m in chosen] == ["z-warning"]
+    case = make_item(id="a-case", type="case", case=case_block(), credit={"format": "enduring"})
+    guideline = make_item(id="z-guideline")
+    chosen = select(
+        [Match(case, ["r"], True, 1), Match(guideline, ["r"], True, 1)],
+        LearnerState(),
+        FatiguePolicy(max_cards=1),
+        now=now,
+    )
+    assert [m.item.id for m in chosen] == ["z-guideline"]
