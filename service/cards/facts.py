@@ -184,6 +184,14 @@ def medication_of(resource: Mapping[str, Any], terminology: Terminology | None) 
     return Medication(rxnorm=rxnorm, display=display, ingredients=ingredients, codes=codes)
 
 
+# Active diagnoses that say the patient smokes now / smoked before (SNOMED CT, ICD-10-CM).
+_CURRENT_SMOKING = (
+    frozenset({"449868002", "77176002", "65568007", "428041000124106", "56294008"}),
+    ("F172", "Z720"),
+)
+_FORMER_SMOKING = (frozenset({"8517006"}), ("Z87891",))
+
+
 class _Collector:
     """Accumulates facts while walking resources once."""
 
@@ -258,6 +266,24 @@ class _Collector:
         return codes, display
 
     def smoking(self) -> str | None:
+        """The latest smoking-status observation, overridden by an active tobacco-use
+        diagnosis (records disagree; the problem list is the clinician's own statement)."""
+        observed = self._observed_smoking()
+        if observed == "current" or self._has_condition(_CURRENT_SMOKING):
+            return "current"
+        if observed is None and self._has_condition(_FORMER_SMOKING):
+            return "former"
+        return observed
+
+    def _has_condition(self, codes: tuple[frozenset[str], tuple[str, ...]]) -> bool:
+        snomed, icd10_prefixes = codes
+        return any(
+            (key == SNOMED and code in snomed) or (key == ICD10 and code.startswith(icd10_prefixes))
+            for condition in self.conditions
+            for key, code in condition.codes
+        )
+
+    def _observed_smoking(self) -> str | None:
         latest = self._latest_coded(SMOKING_LOINC)
         if latest is None:
             return None

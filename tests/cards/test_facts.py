@@ -143,6 +143,17 @@ def test_smoking_status_latest_value() -> None:
     assert facts_from_resources([current], at=AT).smoking == "current"
 
 
+def test_active_tobacco_diagnosis_overrides_a_never_smoker_observation() -> None:
+    never = coded_observation("72166-2", "266919005", "Never smoker", "2020-01-01")
+    daily = condition("449868002", display="Smokes tobacco daily")
+    assert facts_from_resources([never, daily], at=AT).smoking == "current"
+    nicotine = condition("F17.210", ICD10_URL)
+    assert facts_from_resources([never, nicotine], at=AT).smoking == "current"
+    resolved = condition("449868002", clinical="resolved")
+    assert facts_from_resources([never, resolved], at=AT).smoking == "never"
+    assert facts_from_resources([condition("8517006")], at=AT).smoking == "former"
+
+
 def test_smoking_unknown_without_observation() -> None:
     assert facts_from_resources([patient()], at=AT).smoking is None
 
