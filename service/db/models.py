@@ -4,6 +4,5 @@ from service.credit import models as credit_models
 from service.db.base import Base
 from service.ehr import models as ehr_models
 from service.hooks import models as hooks_models
-from smart_app import models as app_models
 
-__all__ = ["Base", "app_models", "credit_models", "ehr_models", "hooks_models"]
+__all__ = ["Base", "credit_models", "ehr_models", "hooks_models"]
