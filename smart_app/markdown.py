@@ -1,65 +1,26 @@
-"""A small, safe Markdown subset for content snippets: paragraphs, `-`/`*` and numbered
-lists, headings, **bold**, *italic* and https links. Everything is HTML-escaped first, so
-content can never inject markup or script."""
+"""Content Markdown to safe HTML, with markdown-it-py (CommonMark plus GFM tables).
+
+Raw HTML in content is escaped, never rendered, and markdown-it refuses `javascript:`,
+`vbscript:` and `data:` link targets; headings are shifted down two levels because the page
+already has its own h1 and h2.
+"""
 
 from __future__ import annotations
 
-import re
+from markdown_it import MarkdownIt
+from markupsafe import Markup
 
-from markupsafe import Markup, escape
-
-_BOLD = re.compile(r"\*\*(.+?)\*\*")
-_ITALIC = re.compile(r"(?<!\*)\*(?!\*)(.+?)\*")
-_LINK = re.compile(r"\[([^\]]+)\]\((https://[^)\s\"']+)\)")
-_BULLET = re.compile(r"^\s*(?:[-*]|\d+\.)\s+")
-_HEADING = re.compile(r"^(#{1,4})\s+")
-
-
-def _inline(text: str) -> str:
-    html = str(escape(text))
-    html = _LINK.sub(r'<a href="\2" rel="noopener noreferrer">\1</a>', html)
-    html = _BOLD.sub(r"<strong>\1</strong>", html)
-    return _ITALIC.sub(r"<em>\1</em>", html)
-
-
-def _list(lines: list[str]) -> str:
-    tag = "ol" if lines[0].lstrip()[0].isdigit() else "ul"
-    items = "".join(f"<li>{_inline(_BULLET.sub('', line))}</li>" for line in lines)
-    return f"<{tag}>{items}</{tag}>"
-
-
-def _text_run(lines: list[str]) -> str:
-    heading = _HEADING.match(lines[0])
-    if heading and len(lines) == 1:
-        level = min(len(heading.group(1)) + 2, 6)  # the page already has h1 and h2
-        return f"<h{level}>{_inline(lines[0][heading.end() :])}</h{level}>"
-    return "<p>" + _inline(" ".join(line.strip() for line in lines)) + "</p>"
-
-
-def _block(lines: list[str]) -> str:
-    """A block split into runs of list items and runs of text (a list may follow a
-    paragraph without a blank line)."""
-    html: list[str] = []
-    run: list[str] = []
-    in_list = False
-    for line in lines:
-        is_item = bool(_BULLET.match(line))
-        if run and is_item != in_list:
-            html.append(_list(run) if in_list else _text_run(run))
-            run = []
-        run.append(line)
-        in_list = is_item
-    if run:
-        html.append(_list(run) if in_list else _text_run(run))
-    return "".join(html)
+_MARKDOWN = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("table")
 
 
 def render_markdown(text: str) -> Markup:
-    """Markdown (the subset above) to safe HTML."""
-    blocks: list[list[str]] = [[]]
-    for line in text.splitlines():
-        if line.strip():
-            blocks[-1].append(line)
-        elif blocks[-1]:
-            blocks.append([])
-    return Markup("".join(_block(block) for block in blocks if block))
+    """Markdown to safe HTML for the learn pages."""
+    tokens = _MARKDOWN.parse(text)
+    for token in tokens:
+        if token.type in {"heading_open", "heading_close"}:
+            token.tag = f"h{min(int(token.tag[1]) + 2, 6)}"
+        if token.type == "inline":
+            for child in token.children or ():
+                if child.type == "link_open":
+                    child.attrSet("rel", "noopener noreferrer")
+    return Markup(_MARKDOWN.renderer.render(tokens, _MARKDOWN.options, {}))
