@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import socket
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from urllib.parse import urlparse
@@ -71,11 +72,32 @@ def reset_postgres(url: str) -> None:
     upgrade(url)
 
 
+def _private_database(url: str) -> str | None:
+    """A fresh database of our own on the same server, so that concurrent test runs never
+    reset each other's schema; None when we may not create databases."""
+    import asyncpg
+    from sqlalchemy.engine import make_url
+
+    name = f"bedside_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    try:
+        _run_sql(url, f'CREATE DATABASE "{name}"')
+    except asyncpg.PostgresError:
+        return None
+    return make_url(url).set(database=name).render_as_string(hide_password=False)
+
+
 @pytest.fixture(scope="session")
-def _postgres_migrated() -> str:
+def _postgres_migrated() -> Iterator[str]:
     require_service(POSTGRES_URL, "PostgreSQL")
-    reset_postgres(POSTGRES_URL)
-    return POSTGRES_URL
+    private = _private_database(POSTGRES_URL)
+    url = private or POSTGRES_URL
+    reset_postgres(url)
+    yield url
+    if private:
+        from sqlalchemy.engine import make_url
+
+        name = make_url(private).database
+        _run_sql(POSTGRES_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def truncate_all(url: str) -> None:
