@@ -1,0 +1,162 @@
+"""Ledger throughput: credit claims per second on PostgreSQL, two worker processes, every claim
+carrying an idempotency key, one in ten retried concurrently from the other worker.
+
+Claims go through `service/credit/service.py: claim()` (the function behind
+`POST /api/learner/cycles/{id}/claim`) inside `service.db.engine.transaction`, 16 concurrent
+tasks per process: the HTTP route needs a SMART session per learner, which only a full
+launch creates. Cycles are documented beforehand (question + application) so each claim is
+granted; learners hold at most 5 cycles so yearly caps never refuse one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import time
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from bench.servers import _recreate_postgres, reachable
+
+CYCLES_PER_LEARNER = 5
+CONCURRENCY = 16
+NOW = datetime(2021, 4, 1, 12, tzinfo=UTC)
+
+
+async def _prepare(url: str, claims: int) -> list[tuple[str, str]]:
+    """Documented, claimable cycles: (learner, cycle id) pairs."""
+    from service.credit import service as credit
+    from service.credit.schemas import CycleItem, CyclePatch, ProfileUpdate
+    from service.db.engine import make_engine, make_sessionmaker, transaction
+
+    engine = make_engine(url)
+    sessions = make_sessionmaker(engine)
+    item = CycleItem(
+        item_id="bench-statin",
+        item_version="1",
+        item_type="guideline",
+        title="Statins in diabetes",
+        credit_format="poc",
+        source_citation="ADA Standards of Care 2021, section 10",
+    )
+    patch = CyclePatch(
+        question="Which statin intensity for this patient?", application="confirmed-plan"
+    )
+    profile = ProfileUpdate(name="Bench Learner", profession="physician-md")
+    pairs: list[tuple[str, str]] = []
+    try:
+        for start in range(0, claims, 200):
+            async with transaction(sessions) as session:
+                for index in range(start, min(start + 200, claims)):
+                    learner = f"bench-learner-{index // CYCLES_PER_LEARNER:06d}"
+                    if index % CYCLES_PER_LEARNER == 0:
+                        await credit.update_profile(session, learner, profile, now=NOW)
+                    view = await credit.start_cycle(
+                        session,
+                        learner_key=learner,
+                        item=item,
+                        card_uuid=str(uuid.uuid4()),
+                        now=NOW,
+                    )
+                    await credit.update_cycle(session, learner, view.id, patch, now=NOW)
+                    pairs.append((learner, str(view.id)))
+    finally:
+        await engine.dispose()
+    return pairs
+
+
+async def _claim_all(url: str, work: list[tuple[str, str]], start_at: float) -> dict[str, Any]:
+    from service.credit import service as credit
+    from service.credit.cycles import bundled_rules
+    from service.db.engine import make_engine, make_sessionmaker, transaction
+
+    engine = make_engine(url)
+    sessions = make_sessionmaker(engine)
+    rules = bundled_rules()
+    queue: asyncio.Queue[tuple[str, str]] = asyncio.Queue()
+    for pair in work:
+        queue.put_nowait(pair)
+    errors: list[str] = []
+
+    async def worker() -> None:
+        while not queue.empty():
+            learner, cycle_id = queue.get_nowait()
+            try:
+                async with transaction(sessions) as session:
+                    await credit.claim(
+                        session,
+                        learner,
+                        uuid.UUID(cycle_id),
+                        idempotency_key=f"bench-{cycle_id}",
+                        rules=rules,
+                        now=NOW,
+                    )
+            except Exception as exc:  # counted and reported, never hidden
+                errors.append(type(exc).__name__)
+
+    async with engine.connect():
+        pass  # open one connection before the clock starts
+    await asyncio.sleep(max(0.0, start_at - time.time()))
+    started = time.time()
+    await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
+    finished = time.time()
+    await engine.dispose()
+    return {"started": started, "finished": finished, "calls": len(work), "errors": errors}
+
+
+def _worker_main(url: str, work: list[tuple[str, str]], start_at: float, results: Any) -> None:
+    results.put(asyncio.run(_claim_all(url, work, start_at)))
+
+
+async def _ledger_rows(url: str) -> int:
+    import asyncpg
+
+    conn = await asyncpg.connect(url)
+    try:
+        return int(await conn.fetchval("SELECT count(*) FROM ledger_entry"))
+    finally:
+        await conn.close()
+
+
+def claims_per_second(postgres_admin_url: str | None, claims: int) -> dict[str, Any]:
+    """Two processes claim `claims` cycles (plus 10% concurrent retries); claims per second
+    and the exactly-once check (ledger rows == cycles)."""
+    if not postgres_admin_url or not reachable(postgres_admin_url, 5432):
+        return {"skipped": "PostgreSQL not reachable"}
+    from service.db.migrate import upgrade
+
+    url = asyncio.run(_recreate_postgres(postgres_admin_url, "bench_ledger"))
+    upgrade(url)
+    pairs = asyncio.run(_prepare(url, claims))
+    halves = [pairs[0::2], pairs[1::2]]
+    retries = pairs[::10]  # the same claim, same key, from the other process
+    halves[0] += [p for i, p in enumerate(retries) if i % 2]
+    halves[1] += [p for i, p in enumerate(retries) if not i % 2]
+    context = multiprocessing.get_context("spawn")
+    results = context.Queue()
+    start_at = time.time() + 3.0
+    processes = [
+        context.Process(target=_worker_main, args=(url, half, start_at, results)) for half in halves
+    ]
+    for process in processes:
+        process.start()
+    outcomes = [results.get(timeout=600) for _ in processes]
+    for process in processes:
+        process.join(timeout=30)
+    wall = max(o["finished"] for o in outcomes) - min(o["started"] for o in outcomes)
+    rows = asyncio.run(_ledger_rows(url))
+    errors = [e for o in outcomes for e in o["errors"]]
+    return {
+        "path": "service.credit.service.claim() in 2 processes x 16 tasks",
+        "cycles": len(pairs),
+        "calls": sum(o["calls"] for o in outcomes),
+        "retries": len(retries),
+        "seconds": round(wall, 3),
+        "claims_per_second": round(len(pairs) / wall, 1) if wall else 0.0,
+        "calls_per_second": round(sum(o["calls"] for o in outcomes) / wall, 1) if wall else 0.0,
+        "ledger_rows": rows,
+        "exactly_once": rows == len(pairs),
+        "errors": len(errors),
+        "error_types": sorted(set(errors)),
+    }

@@ -1,0 +1,250 @@
+"""In-process micro-benchmarks (no HTTP, no wrk): where a hook call's time goes, stage by
+stage, against the parse floor (orjson alone); the content index build; and the cost that
+recording issued cards and reading the learner's state add to a call.
+
+The stages call the same functions `service/hooks/service.py: handle_hook` calls, in the same
+order, on a runtime built exactly as a worker builds it (`service/app.py: build_runtime`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import secrets
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from statistics import mean, median
+from typing import Any
+
+import orjson
+
+from bench.bodies import HookBody, standard_bodies
+from bench.harness import Harness
+from bench.servers import BedsideSite, prepare_site
+
+
+def _stats(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    return {
+        "p50_ms": round(median(ordered) * 1000, 4),
+        "p90_ms": round(ordered[int(0.9 * (len(ordered) - 1))] * 1000, 4),
+        "mean_ms": round(mean(ordered) * 1000, 4),
+        "n": len(ordered),
+    }
+
+
+def timed(fn: Callable[[], object], repeat: int) -> dict[str, float]:
+    """Per-call timings of a synchronous callable (one warm-up call first)."""
+    fn()
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        fn()
+        samples.append(time.perf_counter() - started)
+    return _stats(samples)
+
+
+async def atimed(fn: Callable[[], Awaitable[object]], repeat: int) -> dict[str, float]:
+    """Per-call timings of an async callable (one warm-up call first)."""
+    await fn()
+    samples = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        await fn()
+        samples.append(time.perf_counter() - started)
+    return _stats(samples)
+
+
+async def _runtime(harness: Harness, site: BedsideSite) -> tuple[Any, Any]:
+    from service.app import build_runtime
+    from service.hooks.auth import VerifiedCaller
+    from service.settings import Settings
+
+    settings = Settings(
+        data_dir=site.data_dir,
+        database_url=site.database_url,
+        public_url="http://127.0.0.1:9",
+        evaluation_date="2021-04-01",
+        secret_key=secrets.token_urlsafe(48),
+        log_level="WARNING",
+    )
+    runtime = await build_runtime(settings)
+    runtime.recorder.start()
+    registration = (await runtime.registry.by_issuer(harness.ehr.issuer))[0]
+    caller = VerifiedCaller(
+        issuer=registration.issuer, tenant=None, jti="bench", registration=registration
+    )
+    gc.collect()
+    gc.freeze()
+    return runtime, caller
+
+
+async def _stages(
+    runtime: Any, caller: Any, body: HookBody, repeat: int, tokens: list[str]
+) -> dict[str, Any]:
+    from service.cards import FatiguePolicy, LearnerState, facts_from_resources, match, select
+    from service.cards import resources_from_bundle as from_bundle
+    from service.hooks import service as hooks
+    from service.hooks.discovery import SERVICES_BY_ID
+    from service.hooks.learner_state import load_learner_state
+    from service.hooks.schemas import CardsResponse
+    from service.identity import learner_key
+
+    service = SERVICES_BY_ID[body.service_id]
+    call = hooks.parse_call(body.body, service)
+    now = runtime.clock()
+    drafts = from_bundle(getattr(call.context, "draft_orders", None) or {})
+    prefetch = call.request.prefetch or {}
+
+    def facts() -> Any:
+        return facts_from_resources(
+            hooks.gather_resources(prefetch), at=now.date(), draft_orders=drafts
+        )
+
+    patient = facts()
+    learner = learner_key(runtime.secret, caller.issuer, caller.tenant, call.context.user_id)
+    empty = LearnerState(
+        recently_shown={},
+        dismissed=frozenset(),
+        snoozed_until={},
+        learned=frozenset(),
+        specialty=None,
+        profession=None,
+    )
+    policy = FatiguePolicy(
+        max_cards=runtime.settings.max_cards, repeat_window_days=runtime.settings.repeat_window_days
+    )
+    matches = match(runtime.content, patient, hook=service.hook, at=now.date())
+    chosen = select(matches, empty, policy, now=now)
+
+    def render() -> Any:
+        cards, _records = hooks._render(
+            runtime, service, call.request, caller, learner, chosen, now
+        )
+        return CardsResponse.model_validate({"cards": cards}).to_wire()
+
+    async def state() -> Any:
+        async with runtime.sessions() as session:
+            return await load_learner_state(
+                session,
+                learner,
+                now=now,
+                repeat_window_days=runtime.settings.repeat_window_days,
+                pending=runtime.recorder.pending(),
+            )
+
+    audience = f"{runtime.settings.public_url}/cds-services/{service.id}"
+    token_iter = iter(tokens)
+    answer = await hooks.handle_hook(runtime, service, body.body, caller)
+    out: dict[str, Any] = {
+        "kilobytes": round(body.kilobytes, 1),
+        "resources": body.resources,
+        "matches": len(matches),
+        "cards": len(answer["cards"]),
+        "orjson_parse": timed(lambda: orjson.loads(body.body), repeat),
+        "parse_call": timed(lambda: hooks.parse_call(body.body, service), repeat),
+        "facts": timed(facts, repeat),
+        "match": timed(
+            lambda: match(runtime.content, patient, hook=service.hook, at=now.date()), repeat
+        ),
+        "select": timed(lambda: select(matches, empty, policy, now=now), repeat),
+        "render": timed(render, repeat),
+        "serialize": timed(lambda: orjson.dumps(answer), repeat),
+        "learner_state": await atimed(state, repeat),
+        "jwt_verify": await atimed(
+            lambda: runtime.jwt.verify("Bearer " + next(token_iter), audience, "service"),
+            min(repeat, len(tokens) - 1),
+        ),
+        "handle_hook": await atimed(
+            lambda: hooks.handle_hook(runtime, service, body.body, caller), repeat
+        ),
+    }
+    await runtime.recorder.flush()
+    out["learner_state_after_history"] = await atimed(state, repeat)
+    return out
+
+
+def _recording_cost(stages: dict[str, Any]) -> dict[str, Any]:
+    """What remembering cards and reading the learner's state add at p50 (target <= 1 ms)."""
+    learner = stages["learner_state_after_history"]["p50_ms"]
+    return {
+        "learner_state_p50_ms": learner,
+        "record_append_p50_ms": stages.get("record_append", {}).get("p50_ms", 0.0),
+        "added_p50_ms": round(learner + stages.get("record_append", {}).get("p50_ms", 0.0), 4),
+    }
+
+
+async def _hook_micro(harness: Harness, site: BedsideSite, repeat: int) -> dict[str, Any]:
+    from service.hooks.recorder import IssuedCardRecord
+
+    runtime, caller = await _runtime(harness, site)
+    try:
+        results: dict[str, Any] = {}
+        for body in standard_bodies().values():
+            audience = f"{runtime.settings.public_url}/cds-services/{body.service_id}"
+            tokens = [harness.ehr.token(audience) for _ in range(min(repeat, 300) + 2)]
+            results[body.name] = await _stages(runtime, caller, body, repeat, tokens)
+        records = iter(
+            [
+                IssuedCardRecord(
+                    uuid=uuid.uuid4(),
+                    item_id="bench-item",
+                    item_version="1",
+                    learner="bench-learner",
+                    service_id="bedside-patient-view",
+                    hook="patient-view",
+                    hook_instance="bench",
+                    issuer=caller.issuer,
+                    tenant=None,
+                    issued_at=runtime.clock(),
+                )
+                for _ in range(2 * (repeat + 1) * len(results))
+            ]
+        )
+        for stages in results.values():
+            stages["record_append"] = timed(
+                lambda: runtime.recorder.record([next(records), next(records)]), repeat
+            )
+            stages["recording_and_learner_state"] = _recording_cost(stages)
+        return results
+    finally:
+        from service.app import close_runtime
+
+        try:  # never let a slow shutdown hold the harness
+            await asyncio.wait_for(close_runtime(runtime), 20)
+        except TimeoutError:
+            pass
+
+
+def index_build(library_dir: Path | None) -> dict[str, Any]:
+    """Reading and validating the files vs compiling and indexing the items."""
+    from service.cards.library import BUNDLED_DIR, ContentLibrary
+    from service.cards.loader import read_library
+
+    started = time.perf_counter()
+    loaded = read_library(library_dir or BUNDLED_DIR)
+    read_s = time.perf_counter() - started
+    started = time.perf_counter()
+    library = ContentLibrary(loaded.items, loaded.terminology, loaded.warnings)
+    build_s = time.perf_counter() - started
+    return {
+        "items": len(library),
+        "read_validate_s": round(read_s, 3),
+        "compile_index_s": round(build_s, 3),
+        "total_s": round(read_s + build_s, 3),
+    }
+
+
+def run_micro(harness: Harness, library_dir: Path | None) -> dict[str, Any]:
+    """Every micro-benchmark; `repeat` is small in smoke mode."""
+    repeat = 20 if harness.options.smoke else 300
+    site = prepare_site(harness.work_dir / "micro", harness.ehr)
+    return {
+        "hook": asyncio.run(_hook_micro(harness, site, repeat)),
+        "index_build": {
+            "bundled": index_build(None),
+            f"synth-{harness.options.library_sizes[-1]}": index_build(library_dir),
+        },
+    }

@@ -1,0 +1,88 @@
+"""The benchmark harness works end to end (structure only: never asserts a time)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import orjson
+import pytest
+
+from bench.bodies import builtin_patient, order_sign, patient_view, standard_bodies
+from bench.report import targets
+from bench.tokens import BenchEhr, TokenPool
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_bodies_are_cds_hooks_requests_of_the_asked_size() -> None:
+    bodies = standard_bodies()
+    assert set(bodies) == {"pv-50k", "pv-250k", "order-sign"}
+    for body in bodies.values():
+        request = orjson.loads(body.body)
+        assert request["hook"] in {"patient-view", "order-sign"}
+        assert set(request["prefetch"]) == {
+            "patient",
+            "conditions",
+            "medications",
+            "observations",
+            "procedures",
+        }
+    drafts = orjson.loads(bodies["order-sign"].body)["context"]["draftOrders"]
+    coding = drafts["entry"][0]["resource"]["medicationCodeableConcept"]["coding"][0]
+    assert coding["code"] == "1049621"
+    sized = patient_view("x", builtin_patient(), target_resources=30)
+    assert sized.resources == 30
+    assert order_sign("o", builtin_patient()).service_id == "bedside-order-sign"
+
+
+def test_token_pool_hands_out_each_token_once() -> None:
+    ehr = BenchEhr()
+    try:
+        pool = TokenPool(ehr, "http://127.0.0.1:1/cds-services/x", batch=10)
+        first, second = pool.take(15), pool.take(5)
+        assert len(set(first + second)) == 20
+        pool.give_back(second[2:])
+        assert pool.take(3) == second[2:]
+    finally:
+        ehr.close()
+
+
+@pytest.mark.timeout(600)
+def test_smoke_run_writes_results_with_the_expected_structure(tmp_path: Path) -> None:
+    out = tmp_path / "results.json"
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench",
+            "--smoke",
+            "--only",
+            "micro,headline",
+            "--client",
+            "python",
+            "--out",
+            str(out),
+            "--work-dir",
+            str(tmp_path / "work"),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=580,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    results = orjson.loads(out.read_bytes())
+    assert {"machine", "options", "micro", "headline", "targets"} <= set(results)
+    assert "error" not in results["micro"], results["micro"]
+    assert "error" not in results["headline"], results["headline"]
+    rows = results["headline"]["1"]["bodies"]["pv-50k"]
+    for server in ("floor", "bedside", "naive"):
+        assert {"rps", "p50_ms", "p99_ms", "cpu_ms_per_request", "failures"} <= set(rows[server])
+        assert rows[server]["probe"]["status"] == 200
+    stages = results["micro"]["hook"]["pv-250k"]
+    assert {"orjson_parse", "facts", "match", "render", "handle_hook"} <= set(stages)
+    assert [row["target"] for row in results["targets"]] == [row["target"] for row in targets({})]
+    assert "target" in completed.stdout
