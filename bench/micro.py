@@ -126,9 +126,9 @@ async def _stages(
         return CardsResponse.model_validate({"cards": cards}).to_wire()
 
     async def state() -> Any:
-        async with runtime.sessions() as session:
+        async with runtime.engine.connect() as connection:
             return await load_learner_state(
-                session,
+                connection,
                 learner,
                 now=now,
                 repeat_window_days=runtime.settings.repeat_window_days,

@@ -6,9 +6,10 @@ import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request, Response
+from starlette.requests import ClientDisconnect
 
 from service.deps import RuntimeDep, SessionDep
-from service.errors import BedsideError, NotFound
+from service.errors import BadRequest, BedsideError, NotFound
 from service.hooks.auth import VerifiedCaller
 from service.hooks.discovery import SERVICES_BY_ID, ServiceDefinition, discovery_document
 from service.hooks.feedback import parse_feedback, record_feedback
@@ -41,6 +42,14 @@ def _require_json(request: Request) -> None:
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type not in JSON_TYPES:
         raise UnsupportedMediaType("send application/json")
+
+
+async def _read_body(request: Request) -> bytes:
+    """The body; a client that hung up mid-upload is a bad request, not a server error."""
+    try:
+        return await request.body()
+    except ClientDisconnect:
+        raise BadRequest("client disconnected before sending the whole body") from None
 
 
 async def _authenticate(
@@ -77,7 +86,7 @@ async def call_service(
     audience = f"{runtime.settings.public_url}/cds-services/{service.id}"
     caller = await _authenticate(runtime, authorization, audience, "service")
     _require_json(request)
-    answer = await handle_hook(runtime, service, await request.body(), caller)
+    answer = await handle_hook(runtime, service, await _read_body(request), caller)
     HOOK_LATENCY.labels(service.id).observe(time.perf_counter() - started)
     CARDS_PER_RESPONSE.labels(service.id).observe(len(answer["cards"]))
     return JSONResponse(answer)
@@ -96,7 +105,7 @@ async def feedback(
     audience = f"{runtime.settings.public_url}/cds-services/{service.id}/feedback"
     caller = await _authenticate(runtime, authorization, audience, "feedback")
     _require_json(request)
-    body = parse_feedback(await request.body())
+    body = parse_feedback(await _read_body(request))
     await runtime.recorder.flush()  # a card issued moments ago may still be buffered
     await record_feedback(session, body, issuer=caller.registration.issuer, tenant=caller.tenant)
     return Response(status_code=200)

@@ -127,9 +127,9 @@ async def handle_hook(
     learner = learner_key(
         runtime.secret, caller.registration.issuer, caller.tenant, context.user_id
     )
-    async with runtime.sessions() as session:
+    async with runtime.engine.connect() as connection:
         state = await load_learner_state(
-            session,
+            connection,
             learner,
             now=now,
             repeat_window_days=runtime.settings.repeat_window_days,

@@ -387,3 +387,17 @@ async def test_items_outside_the_learners_profession_are_not_offered(hooks: Hook
             item = hooks.runtime.content.get(card["source"]["topic"]["code"])
             professions = item.audience.professions
             assert not professions or "nurse" in professions
+
+
+async def test_overridden_without_a_reason_dismisses_the_item(hooks: HookClient) -> None:
+    hooks.runtime.settings.repeat_window_days = 0
+    bundle = synthea_bundle("Angelic_Mueller")
+    first = (await hooks.call(PV, hook_request(bundle))).json()["cards"][0]
+    feedback = {
+        "card": first["uuid"],
+        "outcome": "overridden",
+        "outcomeTimestamp": "2021-04-01T10:00:00Z",
+    }
+    assert (await hooks.feedback(PV, {"feedback": [feedback]})).status_code == 200
+    again = (await hooks.call(PV, hook_request(bundle))).json()["cards"]
+    assert first["source"]["topic"]["code"] not in {c["source"]["topic"]["code"] for c in again}
