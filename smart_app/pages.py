@@ -15,7 +15,9 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from service.credit.errors import ClaimRefused
 from service.deps import RuntimeDep, SessionDep
 from service.errors import BedsideError
+from service.runtime import Runtime
 from smart_app import learning, views
+from smart_app.session import AppSession
 from smart_app.web import PageRoute, PageSessionDep, render
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
@@ -73,14 +75,7 @@ async def learn(
     try:
         context = await views.learn(runtime, db, session.learner_key, cycle_id)
     except BedsideError as exc:
-        return await render(
-            request,
-            runtime,
-            "error.html",
-            status_code=exc.status_code,
-            message=_page_message(exc),
-            session=session,
-        )
+        return await _error_page(request, runtime, session, exc)
     return await render(request, runtime, "learn.html", session=session, **context)
 
 
@@ -97,14 +92,7 @@ async def reflect(
     try:
         cycle = await learning.get_cycle(runtime, db, session.learner_key, cycle_id)
     except BedsideError as exc:
-        return await render(
-            request,
-            runtime,
-            "error.html",
-            status_code=exc.status_code,
-            message=_page_message(exc),
-            session=session,
-        )
+        return await _error_page(request, runtime, session, exc)
     return await render(
         request,
         runtime,
@@ -125,14 +113,7 @@ async def answer_case(
     try:
         await views.answer_case(runtime, db, session, cycle_id, form)
     except BedsideError as exc:
-        return await render(
-            request,
-            runtime,
-            "error.html",
-            status_code=exc.status_code,
-            message=_page_message(exc),
-            session=session,
-        )
+        return await _error_page(request, runtime, session, exc)
     return RedirectResponse(f"/app/cycles/{learning.parse_id(cycle_id)}#feedback", status_code=303)
 
 
@@ -158,14 +139,7 @@ async def save_reflection(
             notice="Not claimed yet: " + " ".join(exc.reasons),
         )
     except BedsideError as exc:
-        return await render(
-            request,
-            runtime,
-            "error.html",
-            status_code=exc.status_code,
-            message=_page_message(exc),
-            session=session,
-        )
+        return await _error_page(request, runtime, session, exc)
     target = "/app/?notice=claimed" if claimed else "/app/?notice=saved"
     return RedirectResponse(target, status_code=303)
 
@@ -217,6 +191,20 @@ async def api_token(
         query="",
         api_token=token,
         **context,
+    )
+
+
+async def _error_page(
+    request: Request, runtime: Runtime, session: AppSession, exc: BedsideError
+) -> HTMLResponse:
+    """The error page for a failed page action, with the error's status."""
+    return await render(
+        request,
+        runtime,
+        "error.html",
+        status_code=exc.status_code,
+        message=_page_message(exc),
+        session=session,
     )
 
 
