@@ -97,6 +97,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = False) -> Fa
         runtime = await build_runtime(settings)
         app.state.runtime = runtime
         runtime.recorder.start()
+        background = _start_background_jobs(runtime)
         # The index and the content are immutable for the worker's life: keep them out of
         # the garbage collector's generations (halves GC cost on large hook bodies).
         gc.collect()
@@ -104,6 +105,9 @@ def create_app(settings: Settings | None = None, *, migrate: bool = False) -> Fa
         try:
             yield
         finally:
+            for task in background:
+                task.cancel()
+            await asyncio.gather(*background, return_exceptions=True)
             await close_runtime(runtime)
 
     app = FastAPI(
@@ -126,6 +130,16 @@ def create_app(settings: Settings | None = None, *, migrate: bool = False) -> Fa
     _include_routers(app)
     _add_operational_routes(app)
     return app
+
+
+def _start_background_jobs(runtime: Runtime) -> list[asyncio.Task[None]]:
+    """Periodic work of a worker: the xAPI outbox push, when an LRS is configured."""
+    if not runtime.settings.lrs_url:
+        return []
+    from service.credit.jobs import push_periodically
+
+    job = push_periodically(runtime.settings, runtime.sessions, runtime.http)
+    return [asyncio.get_running_loop().create_task(job)]
 
 
 def _include_routers(app: FastAPI) -> None:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from datetime import date
 
 import httpx
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from service.credit.outbox import PushReport, push_due
 from service.credit.reporting import AnnualReport, annual_report
@@ -15,6 +18,7 @@ from service.db.engine import make_engine, make_sessionmaker, transaction
 from service.settings import Settings
 
 CLI_ACTOR = "admin-cli"
+log = logging.getLogger("bedside.credit.jobs")
 
 
 async def run_report(settings: Settings, year: int) -> AnnualReport:
@@ -38,31 +42,59 @@ async def run_prune(settings: Settings, before: date) -> PruneReport:
         await engine.dispose()
 
 
+def _lrs_auth(settings: Settings) -> httpx.Auth | None:
+    if settings.lrs_username and settings.lrs_password:
+        return httpx.BasicAuth(settings.lrs_username, settings.lrs_password.get_secret_value())
+    return None
+
+
+async def drain_outbox(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession], http: httpx.AsyncClient
+) -> tuple[int, int]:
+    """Push due statements in batches until none is due or a batch fails: (sent, failed)."""
+    assert settings.lrs_url is not None
+    sent = failed = 0
+    while True:
+        async with transaction(sessions) as session:
+            batch = await push_due(
+                session,
+                http=http,
+                lrs_url=settings.lrs_url,
+                auth=_lrs_auth(settings),
+                public_url=settings.public_url,
+                now=utcnow(),
+            )
+        sent, failed = sent + batch.sent, failed + batch.failed
+        if batch.sent == 0 or batch.failed:
+            return sent, failed
+
+
 async def run_push(
     settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None
 ) -> PushReport:
-    """Push due outbox statements to the LRS in batches until none is due or one fails."""
-    assert settings.lrs_url is not None
-    auth = None
-    if settings.lrs_username and settings.lrs_password:
-        auth = httpx.BasicAuth(settings.lrs_username, settings.lrs_password.get_secret_value())
+    """Push due outbox statements to the LRS (the `bedside credit push-xapi` command)."""
     engine = make_engine(settings.resolved_database_url)
-    sent = failed = 0
     try:
         async with httpx.AsyncClient(transport=transport, timeout=10.0) as http:
-            while True:
-                async with transaction(make_sessionmaker(engine)) as session:
-                    batch = await push_due(
-                        session,
-                        http=http,
-                        lrs_url=settings.lrs_url,
-                        auth=auth,
-                        public_url=settings.public_url,
-                        now=utcnow(),
-                    )
-                sent, failed = sent + batch.sent, failed + batch.failed
-                if batch.sent == 0 or batch.failed:
-                    break
+            sent, failed = await drain_outbox(settings, make_sessionmaker(engine), http)
     finally:
         await engine.dispose()
     return PushReport(sent=sent, failed=failed, pending=failed)
+
+
+async def push_periodically(
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    http: httpx.AsyncClient,
+    *,
+    interval_seconds: float = 60.0,
+) -> None:
+    """Keep the outbox flowing while the service runs (started by the app when an LRS is
+    configured). Statement ids are stable, so a batch pushed twice by two workers is answered
+    409 by the LRS and counted as delivered; a down LRS only delays delivery."""
+    while True:
+        try:
+            await drain_outbox(settings, sessions, http)
+        except Exception:
+            log.exception("pushing xAPI statements failed; retrying later")
+        await asyncio.sleep(interval_seconds)

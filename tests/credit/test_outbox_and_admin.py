@@ -23,6 +23,7 @@ from service.credit.outbox import backoff, push_due
 from service.credit.retention import RetentionError, earliest_allowed_cutoff, prune
 from service.credit.rules import CreditRules
 from service.db.engine import transaction
+from service.settings import Settings
 from tests.credit.factories import NOW, make_item, make_patch, make_profile
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -178,3 +179,33 @@ async def test_report_and_prune_cli(
     allowed = _cli(database_url, tmp_path, "credit", "prune", "--before", "2019-01-01")
     assert allowed.returncode == 0, allowed.stderr
     assert json.loads(allowed.stdout)["ledger_entries"] == 0
+
+
+async def test_the_service_pushes_the_outbox_in_the_background(
+    sessions: Sessions, rules: CreditRules, settings: Settings
+) -> None:
+    import asyncio
+
+    from service.credit.jobs import push_periodically
+
+    await _claim_at(sessions, rules, NOW)
+    seen: list[dict[str, Any]] = []
+
+    def lrs(request: httpx.Request) -> httpx.Response:
+        seen.extend(json.loads(request.content))
+        return httpx.Response(200, json=[])
+
+    lrs_settings = settings.model_copy(update={"lrs_url": LRS})
+    async with httpx.AsyncClient(transport=httpx.MockTransport(lrs)) as http:
+        job = asyncio.create_task(
+            push_periodically(lrs_settings, sessions, http, interval_seconds=0.05)
+        )
+        try:
+            for _ in range(200):
+                if seen and await _pending(sessions) == 0:
+                    break
+                await asyncio.sleep(0.05)
+        finally:
+            job.cancel()
+    assert await _pending(sessions) == 0
+    assert len({s["id"] for s in seen}) == 4
