@@ -144,12 +144,22 @@ def _number(form: FormData, name: str) -> int | None:
     return int(value) if value and value.isdigit() else None
 
 
+def _pairs(form: FormData, first: str, second: str, rows: int = 3) -> list[tuple[str, str]]:
+    """The filled rows of a repeated two-field group (empty rows are ignored)."""
+    pairs = []
+    for i in range(rows):
+        a, b = _text(form, f"{first}_{i}", 40), _text(form, f"{second}_{i}", 40)
+        if a or b:
+            pairs.append((a or "", b or ""))
+    return pairs
+
+
 async def save_profile(
     runtime: Runtime, db: AsyncSession, session: AppSession, form: FormData
 ) -> None:
     """The profile form: every field optional; an empty field clears it."""
     from service.credit import service as credit
-    from service.credit.schemas import ProfileUpdate
+    from service.credit.schemas import BoardId, ProfileUpdate, StateLicense
 
     del runtime
     check_csrf(session, _text(form, "csrf", 100))
@@ -157,7 +167,16 @@ async def save_profile(
         update = ProfileUpdate(
             name=_text(form, "name", 200),
             profession=_text(form, "profession", 40),
+            specialty=_text(form, "specialty", 200),
             npi=_text(form, "npi", 10),
+            state_licenses=[
+                StateLicense(state=state.upper(), number=number)
+                for state, number in _pairs(form, "license_state", "license_number")
+            ],
+            board_ids=[
+                BoardId(board=board.upper(), id=board_id)
+                for board, board_id in _pairs(form, "board", "board_id")
+            ],
             birth_month=_number(form, "birth_month"),
             birth_day=_number(form, "birth_day"),
             consent_to_report=form.get("consent_to_report") == "yes",

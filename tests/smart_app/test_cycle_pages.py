@@ -118,3 +118,31 @@ async def test_search_the_library_and_learn_without_a_card(basic_world: World) -
     assert started.headers["location"].startswith("/app/cycles/")
     missing = await world.browser.post(BASE + "/app/library/nope/learn", data={"csrf": csrf})
     assert missing.status_code == 404
+
+
+async def test_profile_form_keeps_licenses_boards_and_specialty(world: World) -> None:
+    await sign_in(world, card_context(world, "test-guideline"))
+    csrf = await csrf_of(world)
+    form = {
+        "csrf": csrf,
+        "profession": "physician-do",
+        "specialty": "family-medicine",
+        "license_state_0": "ma",
+        "license_number_0": "MD-12345",
+        "license_state_1": "",
+        "license_number_1": "",
+        "board_0": "abfm",
+        "board_id_0": "998877",
+    }
+    response = await world.browser.post(BASE + "/app/profile", data=form)
+    assert response.status_code == 303, response.text
+    me = (await world.browser.get(BASE + "/api/learner/me")).json()
+    assert me["specialty"] == "family-medicine"
+    assert me["state_licenses"] == [{"state": "MA", "number": "MD-12345"}]
+    assert me["board_ids"] == [{"board": "ABFM", "id": "998877"}]
+    page = await world.browser.get(BASE + "/app/")
+    assert 'value="MD-12345"' in page.text
+    bad = await world.browser.post(
+        BASE + "/app/profile", data={**form, "license_state_0": "Massachusetts"}
+    )
+    assert bad.status_code == 400
