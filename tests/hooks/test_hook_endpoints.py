@@ -401,3 +401,32 @@ async def test_overridden_without_a_reason_dismisses_the_item(hooks: HookClient)
     assert (await hooks.feedback(PV, {"feedback": [feedback]})).status_code == 200
     again = (await hooks.call(PV, hook_request(bundle))).json()["cards"]
     assert first["source"]["topic"]["code"] not in {c["source"]["topic"]["code"] for c in again}
+
+
+async def test_no_guidance_is_an_empty_card_list(hooks: HookClient) -> None:
+    hooks.runtime.settings.max_cards = 0
+    response = await hooks.call(PV, hook_request(synthea_bundle("Angelic_Mueller")))
+    assert response.status_code == 200
+    assert response.json() == {"cards": []}
+
+
+async def test_cors_allows_only_configured_origins(hook_settings: Any) -> None:
+    from service.app import create_app
+
+    settings = hook_settings.model_copy(update={"cors_origins": ["https://ehr.example.org"]})
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url=settings.public_url) as http:
+            headers = {
+                "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": "authorization,content-type",
+            }
+            allowed = await http.options(
+                f"/cds-services/{PV}", headers={**headers, "Origin": "https://ehr.example.org"}
+            )
+            refused = await http.options(
+                f"/cds-services/{PV}", headers={**headers, "Origin": "https://evil.example"}
+            )
+    assert allowed.headers["access-control-allow-origin"] == "https://ehr.example.org"
+    assert "access-control-allow-origin" not in refused.headers
