@@ -27,7 +27,10 @@ async def get_session(runtime: RuntimeDep) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-SessionDep = Annotated[AsyncSession, Depends(get_session)]
+# scope="function": commit before the response is sent. FastAPI's default for a yield
+# dependency ends it after the response, so a client could be told "claimed" for a write
+# that a crash then loses (found by the PostgreSQL crash test).
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
 def require_admin(

@@ -10,7 +10,8 @@ import uuid
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+import orjson
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from service.ehr.models import EhrRecord
 
@@ -28,6 +29,18 @@ class EhrCreate(BaseModel):
     client_auth: Literal["none", "client_secret_basic", "private_key_jwt"] | None = None
     client_secret: SecretStr | None = None
     client_jwks: dict[str, Any] | None = None
+
+    @field_validator("client_jwks")
+    @classmethod
+    def _serialisable(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        """A key set we can store: JSON numbers beyond 64 bits are not valid JWK members."""
+        if value is not None:
+            try:
+                orjson.dumps(value)
+            except TypeError as exc:
+                raise ValueError("client_jwks is not a storable JSON key set") from exc
+        return value
+
     jku_allowlist: list[str] = Field(default_factory=list, max_length=10)
 
 

@@ -29,6 +29,7 @@ log = logging.getLogger("bedside.jwks")
 
 ASYMMETRIC_KEY_TYPES = frozenset({"RSA", "EC", "OKP"})
 MAX_JWKS_BYTES = 64 * 1024
+FETCH_DEADLINE_SECONDS = 2.0  # the whole fetch, whatever the server's pace
 FETCH_TIMEOUT = httpx.Timeout(2.0, connect=1.0)  # on the request path: keep it short
 COLD_START_POLLS = 5
 COLD_START_POLL_SECONDS = 0.1
@@ -90,7 +91,16 @@ def _usable_jwk(data: dict[str, Any]) -> bool:
 
 
 async def fetch_key_set(http: httpx.AsyncClient, url: str) -> KeySet:
-    """GET a JWKS with a short timeout, no redirects and a size cap."""
+    """GET a JWKS with a short overall deadline (a server trickling one byte at a time must
+    not hold a hook call), no redirects and a size cap."""
+    try:
+        async with asyncio.timeout(FETCH_DEADLINE_SECONDS):
+            return parse_key_set(await _read_key_set(http, url))
+    except TimeoutError:
+        raise KeySetUnavailable("deadline") from None
+
+
+async def _read_key_set(http: httpx.AsyncClient, url: str) -> bytes:
     try:
         async with http.stream(
             "GET",
@@ -111,7 +121,7 @@ async def fetch_key_set(http: httpx.AsyncClient, url: str) -> KeySet:
                     raise KeySetUnavailable("too large")
     except httpx.HTTPError as exc:
         raise KeySetUnavailable(type(exc).__name__) from exc
-    return parse_key_set(bytes(body))
+    return bytes(body)
 
 
 class KeySetCache:
