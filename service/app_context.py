@@ -10,11 +10,10 @@ import hashlib
 import time
 from dataclasses import dataclass
 
+import orjson
 from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import OctKey
-
-import orjson
 
 _ALG = "HS256"
 
