@@ -41,6 +41,8 @@ def _codesets(item: ContentItem) -> Iterator[tuple[Loc, CodeSet | MedSet | ProcS
             codeset = getattr(block, part)
             if codeset is not None:
                 yield ("applies", name, part), codeset
+        for position, codeset in enumerate(getattr(block, "all_of", ())):
+            yield ("applies", name, "all_of", position), codeset
 
 
 def _code_lists(item: ContentItem) -> Iterator[tuple[Loc, str, Sequence[str]]]:

@@ -230,6 +230,10 @@ def _code_criteria(
         codes = compile_codeset(applies.conditions.any_of, terminology)
         found.append(ConditionsAny(codes))
         condition_keys = codes.keys()
+    for required in applies.conditions.all_of if applies.conditions is not None else ():
+        codes = compile_codeset(required, terminology)
+        found.append(ConditionsAny(codes))
+        condition_keys = condition_keys if condition_keys is not None else codes.keys()
     if applies.conditions is not None and applies.conditions.none_of is not None:
         found.append(ConditionsNone(compile_codeset(applies.conditions.none_of, terminology)))
     if applies.procedures is not None and applies.procedures.any_of is not None:

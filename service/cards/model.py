@@ -94,6 +94,8 @@ class ProcSet(Frozen):
 class ConditionCriterion(Frozen):
     any_of: CodeSet | None = None
     none_of: CodeSet | None = None
+    # Each set must match some active condition: "type 2 diabetes AND (ASCVD, HF or CKD)".
+    all_of: tuple[CodeSet, ...] = ()
 
 
 class MedicationCriterion(Frozen):

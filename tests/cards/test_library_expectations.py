@@ -279,10 +279,10 @@ ROWS = [
     Row(
         "Patria_Schimmel",
         "46F with type 2 diabetes on metformin, no statin: diabetes cards and primary-"
-        "prevention statin; diabetes screening suppressed",
+        "prevention statin; diabetes screening suppressed; no cardiorenal card without "
+        "ASCVD, heart failure or CKD",
         must=(
             "t2dm-a1c-individualized-target",
-            "t2dm-cardiorenal-protection",
             "uspstf-statin-primary-prevention",
             "uspstf-breast-cancer-screening",
             "uspstf-cervical-cancer-screening",
@@ -293,6 +293,7 @@ ROWS = [
             "case-t2dm-new-diagnosis",
         ),
         must_not=(
+            "t2dm-cardiorenal-protection",
             "uspstf-prediabetes-diabetes-screening",
             "hypertension-treatment-target",
             "uspstf-osteoporosis-screening",

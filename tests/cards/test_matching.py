@@ -72,6 +72,18 @@ def test_none_of_excludes() -> None:
     assert ids(lib, facts(condition("44054006"), condition("38341003"))) == []
 
 
+def test_all_of_needs_every_condition_set() -> None:
+    cardiorenal = {"snomed": ["88805009", "709044004"], "icd10": ["I50", "N18"]}
+    applies = {"conditions": {"any_of": {"snomed": ["44054006"]}, "all_of": [cardiorenal]}}
+    lib = library(make_item(applies=applies))
+    assert ids(lib, facts(condition("44054006"))) == []
+    assert ids(lib, facts(condition("88805009"))) == []
+    assert ids(lib, facts(condition("44054006"), condition("88805009"))) == ["test-item"]
+    assert ids(lib, facts(condition("44054006"), condition("N18.3", ICD10_URL))) == ["test-item"]
+    only_all = library(make_item(applies={"conditions": {"all_of": [cardiorenal]}}))
+    assert ids(only_all, facts(condition("709044004"))) == ["test-item"]  # indexed by all_of
+
+
 def test_valueset_expansion() -> None:
     applies = {"conditions": {"any_of": {"valuesets": ["htn"]}}}
     lib = library(
