@@ -430,3 +430,13 @@ async def test_cors_allows_only_configured_origins(hook_settings: Any) -> None:
             )
     assert allowed.headers["access-control-allow-origin"] == "https://ehr.example.org"
     assert "access-control-allow-origin" not in refused.headers
+
+
+async def test_metrics_count_hook_latency_cards_and_jwt_rejections(hooks: HookClient) -> None:
+    body = hook_request(synthea_bundle("Angelic_Mueller"))
+    await hooks.call(PV, body)
+    await hooks.call(PV, body, token="Bearer not-a-jwt")
+    text = (await hooks.http.get("/metrics")).text
+    assert f'bedside_hook_duration_seconds_count{{service="{PV}"}}' in text
+    assert f'bedside_cards_per_response_count{{service="{PV}"}}' in text
+    assert 'bedside_jwt_rejections_total{reason="malformed_token"}' in text
