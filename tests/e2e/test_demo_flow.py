@@ -4,11 +4,17 @@ finds the credit in the transcript. Both client authentication methods."""
 
 from __future__ import annotations
 
+import asyncio
 import html
+import io
 import re
+from pathlib import Path
 
 import httpx
+import pytest
+from pypdf import PdfReader
 
+from service.cli import main
 from tests.e2e.world import World
 
 BEDSIDE = "https://bedside.test"
@@ -133,3 +139,45 @@ async def test_the_ehr_fhir_api_needs_its_token(world: World) -> None:
     patient = _patient(world, "Liz")
     response = await world.browser.get(f"{EHR}/fhir/Patient/{patient}")
     assert response.status_code == 401
+
+
+async def test_claimed_credit_reaches_every_output(
+    world: World,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The SMART flow ends in a certificate PDF, a CSV, xAPI statements, a PARS file and a
+    signed Open Badge that `bedside credential verify` accepts, and rejects when one byte is
+    changed."""
+    _, link = await _find_card(world, case=False)
+    path = await _open_card(world, link)
+    await _reflect_claim_and_check(world, path, "")
+    entry = (await world.browser.get(BEDSIDE + "/api/learner/transcript")).json()["entries"][0]
+    api = BEDSIDE + "/api/learner"
+    pdf = await world.browser.get(f"{api}/entries/{entry['id']}/certificate.pdf")
+    assert pdf.status_code == 200
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.content)).pages)
+    assert "Dr Demo" in text
+    assert "AMA PRA Category 1" in text
+    csv_export = await world.browser.get(f"{api}/export.csv")
+    assert entry["id"] in csv_export.text
+    verbs = [s["verb"]["display"]["en-US"] for s in (await world.browser.get(f"{api}/xapi")).json()]
+    assert "earned" in verbs
+    badge = (await world.browser.get(f"{api}/entries/{entry['id']}/badge")).text.strip()
+
+    settings = world.runtime.settings
+    monkeypatch.setenv("BEDSIDE_DATABASE_URL", settings.resolved_database_url)
+    monkeypatch.setenv("BEDSIDE_DATA_DIR", str(settings.data_dir))
+    year = entry["earned_on"][:4]
+    pars = tmp_path / "pars.txt"
+    report = ["credit", "report", "--period", year, "--out", str(pars)]
+    assert await asyncio.to_thread(main, report) == 0
+    assert "Demo" in pars.read_text()
+    good, bad = tmp_path / "badge.jwt", tmp_path / "tampered.jwt"
+    good.write_text(badge)
+    middle = len(badge) // 2
+    bad.write_text(badge[:middle] + ("A" if badge[middle] != "A" else "B") + badge[middle + 1 :])
+    capsys.readouterr()
+    assert await asyncio.to_thread(main, ["credential", "verify", str(good)]) == 0
+    assert await asyncio.to_thread(main, ["credential", "verify", str(bad)]) == 1
