@@ -7,18 +7,13 @@ path (docs/performance.md measures why). Run it with `uvicorn bench.naive_app:ap
 
 from __future__ import annotations
 
-import gc
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
-import orjson
-from fastapi import FastAPI, Request, Response
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.patient import Patient
 from pydantic import ValidationError
 
-EMPTY_CARDS = orjson.dumps({"cards": []})
+from bench.floor_app import build_app
 
 
 def validate_prefetch(prefetch: dict[str, Any]) -> int:
@@ -36,31 +31,12 @@ def validate_prefetch(prefetch: dict[str, Any]) -> int:
     return checked
 
 
-@asynccontextmanager
-async def _lifespan(_app: FastAPI) -> AsyncIterator[None]:
-    gc.collect()
-    gc.freeze()
-    yield
-
-
-app = FastAPI(lifespan=_lifespan, docs_url=None, redoc_url=None, openapi_url=None)
-
-
-@app.get("/healthz")
-async def healthz() -> dict[str, str]:
-    """Readiness for the harness."""
-    return {"status": "ok"}
-
-
-@app.post("/cds-services/{service_id}")
-async def call_service(service_id: str, request: Request) -> Response:
-    """Parse, validate the whole prefetch with FHIR models, answer no cards."""
-    del service_id
-    parsed = orjson.loads(await request.body())
-    if not isinstance(parsed, dict):
-        return Response(status_code=400)
+def _valid(body: dict[str, Any]) -> bool:
     try:
-        validate_prefetch(parsed.get("prefetch") or {})
+        validate_prefetch(body.get("prefetch") or {})
     except ValidationError:
-        return Response(status_code=400)
-    return Response(EMPTY_CARDS, media_type="application/json")
+        return False
+    return True
+
+
+app = build_app(_valid)
