@@ -21,6 +21,7 @@ from service.cards import (
     resources_from_bundle,
     select,
 )
+from service.credit.rules import CreditRules
 from service.errors import BadRequest
 from service.hooks.auth import VerifiedCaller
 from service.hooks.discovery import ServiceDefinition
@@ -169,7 +170,7 @@ def _render(
             card_uuid=str(card_uuid),
             launch_url=launch_url,
             app_context=app_context,
-            credit_label=credit_label(item),
+            credit_label=credit_label(runtime.credit_rules, item),
         )
         card["overrideReasons"] = [dict(reason) for reason in OVERRIDE_REASONS]
         cards.append(card)
@@ -190,5 +191,9 @@ def _render(
     return cards, records
 
 
-def credit_label(item: ContentItem) -> str:
-    return "earn 0.5 CME" if item.credit_format == "poc" else "earn CME credit"
+def credit_label(rules: CreditRules, item: ContentItem) -> str:
+    """What the card promises, from the configured rules: the first credit type is the
+    headline one (AMA PRA Category 1 in the bundled rules)."""
+    amounts = rules.credit_types[0].amounts.items()
+    amount = next((value for fmt, value in amounts if fmt == item.credit_format), None)
+    return f"earn {amount:g} CME" if amount else "earn CME credit"

@@ -440,3 +440,18 @@ async def test_metrics_count_hook_latency_cards_and_jwt_rejections(hooks: HookCl
     assert f'bedside_hook_duration_seconds_count{{service="{PV}"}}' in text
     assert f'bedside_cards_per_response_count{{service="{PV}"}}' in text
     assert 'bedside_jwt_rejections_total{reason="malformed_token"}' in text
+
+
+async def test_the_card_promises_the_configured_credit(hooks: HookClient) -> None:
+    rules = hooks.runtime.credit_rules
+    headline = rules.credit_types[0]
+    hooks.runtime.credit_rules = rules.model_copy(
+        update={
+            "credit_types": [
+                headline.model_copy(update={"amounts": {"poc": 0.25, "enduring": 0.25}}),
+                *rules.credit_types[1:],
+            ]
+        }
+    )
+    cards = (await hooks.call(PV, hook_request(synthea_bundle("Angelic_Mueller")))).json()["cards"]
+    assert all(c["links"][0]["label"] == "Learn in 2 min - earn 0.25 CME" for c in cards)
