@@ -59,7 +59,7 @@ async def build_runtime(settings: Settings) -> Runtime:
         signing_keys=load_signing_keys(settings.signing_key_file, settings.data_dir),
         app_context=AppContextSigner(secret, settings.app_context_ttl_seconds),
         registry=registry,
-        content=load_library(settings.content_dir),
+        content=load_library(settings.content_dir, cache_dir=settings.data_dir / "cache"),
         credit_rules=load_rules(settings.credit_rules_file),
         jwt=EhrJwtVerifier(
             settings=settings, registry=registry, state=state, http=http, sessions=sessions

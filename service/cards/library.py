@@ -83,12 +83,15 @@ class ContentLibrary:
         return self._index.get(hook)
 
 
-def load_library(content_dir: Path | None = None, *, today: date | None = None) -> ContentLibrary:
+def load_library(
+    content_dir: Path | None = None, *, today: date | None = None, cache_dir: Path | None = None
+) -> ContentLibrary:
     """Read, validate and compile a content library (None = the bundled one). Raises
     `ContentError` listing `file:line: message` for every error; warnings (items expiring
-    within 60 days of `today`) are kept on `library.warnings`."""
+    within 60 days of `today`) are kept on `library.warnings`. `cache_dir` keeps the parsed
+    items between starts (see `loader.read_items_cached`)."""
     from service.cards.loader import read_library
 
-    loaded = read_library(content_dir or BUNDLED_DIR, today=today)
+    loaded = read_library(content_dir or BUNDLED_DIR, today=today, cache_dir=cache_dir)
     loaded.raise_for_errors()
     return ContentLibrary(loaded.items, loaded.terminology, loaded.warnings)

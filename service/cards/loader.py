@@ -8,15 +8,22 @@ Layout (docs/content-format.md): `items/**/*.md`, `valuesets/*.yaml`,
 from __future__ import annotations
 
 import gc
+import hashlib
+import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from types import MappingProxyType
 
+import orjson
+import pydantic
 import yaml
+from pydantic import BaseModel, ValidationError
 
-from service.cards.checks import ParsedItem, check_items, check_terminology
-from service.cards.frontmatter import load_yaml, parse_item
+from service.cards import model as content_model
+from service.cards.checks import Loc, ParsedItem, check_items, check_terminology
+from service.cards.frontmatter import LineMap, load_yaml, parse_item, split_front_matter
 from service.cards.issues import ContentError, Issue
 from service.cards.model import ContentItem
 from service.cards.terminology import (
@@ -118,9 +125,80 @@ def read_items(content_dir: Path) -> tuple[list[ParsedItem], list[Issue]]:
     return parsed, issues
 
 
-def read_library(content_dir: Path, *, today: date | None = None) -> LoadedLibrary:
+class _CachedItems(BaseModel):
+    files: list[str]
+    items: list[ContentItem]
+
+
+def _lazy_line_of(path: Path) -> Callable[[Loc], int]:
+    """Where a field is, found only when an issue needs it (the file is read again)."""
+
+    def line_of(loc: Loc) -> int:
+        parts = split_front_matter(path.read_text(encoding="utf-8"))
+        return LineMap(parts[0], first_line=2).line_of(loc) if parts else 1
+
+    return line_of
+
+
+def _cache_path(content_dir: Path, cache_dir: Path) -> Path:
+    """The cache file of this exact library: named by a digest of every item file's path,
+    size and modification time, and of the content model and pydantic version, so that any
+    edit (or a new schema) makes a new name and a stale cache is never read."""
+    digest = hashlib.sha256()
+    digest.update(Path(content_model.__file__).read_bytes())
+    digest.update(pydantic.VERSION.encode())
+    for path in sorted((content_dir / "items").rglob("*.md")):
+        stat = path.stat()
+        digest.update(f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    return cache_dir / f"library-{digest.hexdigest()[:32]}.json"
+
+
+def _read_cached(cache: Path) -> list[ParsedItem] | None:
+    try:
+        cached = _CachedItems.model_validate_json(cache.read_bytes())
+    except (OSError, ValidationError):
+        return None  # absent, unreadable or from an older format: parse the files instead
+    return [
+        ParsedItem(item, file, _lazy_line_of(Path(file)))
+        for file, item in zip(cached.files, cached.items, strict=True)
+    ]
+
+
+def _write_cache(cache: Path, parsed: list[ParsedItem]) -> None:
+    data = {
+        "files": [entry.file for entry in parsed],
+        "items": [entry.item.model_dump(mode="json") for entry in parsed],
+    }
+    try:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        for old in cache.parent.glob("library-*.json"):
+            old.unlink(missing_ok=True)
+        partial = cache.with_suffix(f".{os.getpid()}.tmp")
+        partial.write_bytes(orjson.dumps(data))
+        os.replace(partial, cache)
+    except OSError:
+        pass  # a read-only data directory only costs the next start the parse
+
+
+def read_items_cached(content_dir: Path, cache_dir: Path) -> tuple[list[ParsedItem], list[Issue]]:
+    """`read_items`, served from a JSON cache of the validated items when no file changed.
+    Only a library that parsed without any issue is cached, so a hit has none to report."""
+    cache = _cache_path(content_dir, cache_dir)
+    if (parsed := _read_cached(cache)) is not None:
+        return parsed, []
+    parsed, issues = read_items(content_dir)
+    if not issues:
+        _write_cache(cache, parsed)
+    return parsed, issues
+
+
+def read_library(
+    content_dir: Path, *, today: date | None = None, cache_dir: Path | None = None
+) -> LoadedLibrary:
     """Read and check a library folder. Never raises for content problems: they are issues
-    (a missing folder is an error issue too)."""
+    (a missing folder is an error issue too). With `cache_dir`, the parsed items come from a
+    cache there when no item file changed (start-up of a large library: YAML parsing is
+    ~90% of reading); the checks always run."""
     if not content_dir.is_dir():
         issue = Issue(str(content_dir), 0, "content library folder not found")
         return LoadedLibrary((), Terminology(), (issue,))
@@ -128,7 +206,10 @@ def read_library(content_dir: Path, *, today: date | None = None) -> LoadedLibra
     collecting = gc.isenabled()
     gc.disable()  # parsing allocates only long-lived objects; see ContentLibrary
     try:
-        parsed, found = read_items(content_dir)
+        if cache_dir is None:
+            parsed, found = read_items(content_dir)
+        else:
+            parsed, found = read_items_cached(content_dir, cache_dir)
     finally:
         if collecting:
             gc.enable()

@@ -1,0 +1,96 @@
+"""The start-up cache of parsed items: a hit gives exactly what parsing the files gives, any
+edit is seen, a broken cache is ignored, and a library with problems is never cached."""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from service.cards import loader
+from service.cards.library import load_library
+from service.cards.loader import read_library
+from tests.cards.factories import item_data, item_text, write_library
+
+
+def _cache_files(cache: Path) -> list[Path]:
+    return sorted(cache.glob("library-*.json"))
+
+
+def test_a_hit_equals_parsing_the_files(tmp_path: Path) -> None:
+    library = write_library(
+        tmp_path / "lib",
+        [item_data(id="first-item"), item_data(id="second-item", expires=date(2026, 3, 1))],
+    )
+    cache = tmp_path / "cache"
+    fresh = read_library(library, today=date(2026, 2, 1))
+    first = read_library(library, today=date(2026, 2, 1), cache_dir=cache)
+    assert len(_cache_files(cache)) == 1
+    hit = read_library(library, today=date(2026, 2, 1), cache_dir=cache)
+    assert hit.items == first.items == fresh.items
+    # the checks still run on a hit, with line numbers found in the file on demand
+    assert hit.issues == fresh.issues
+    assert any("expires" in issue.message and issue.line > 1 for issue in hit.warnings)
+
+
+def test_a_hit_does_not_parse_yaml(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    library = write_library(tmp_path / "lib", [item_data(id="only-item")])
+    cache = tmp_path / "cache"
+    read_library(library, cache_dir=cache)
+
+    def refuse(*_: object) -> None:
+        raise AssertionError("parsed the files despite a valid cache")
+
+    monkeypatch.setattr(loader, "parse_item", refuse)
+    assert [item.id for item in read_library(library, cache_dir=cache).items] == ["only-item"]
+
+
+def test_an_edit_is_seen(tmp_path: Path) -> None:
+    library = write_library(tmp_path / "lib", [item_data(id="edited-item", title="Before")])
+    cache = tmp_path / "cache"
+    assert read_library(library, cache_dir=cache).items[0].title == "Before"
+    path = library / "items" / "area" / "edited-item.md"
+    path.write_text(item_text(item_data(id="edited-item", title="After")), encoding="utf-8")
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
+    assert read_library(library, cache_dir=cache).items[0].title == "After"
+    assert len(_cache_files(cache)) == 1  # the stale one was replaced
+
+
+def test_a_new_file_is_seen(tmp_path: Path) -> None:
+    library = write_library(tmp_path / "lib", [item_data(id="first-item")])
+    cache = tmp_path / "cache"
+    read_library(library, cache_dir=cache)
+    write_library(library, [item_data(id="added-item")], terminology=False)
+    ids = {item.id for item in read_library(library, cache_dir=cache).items}
+    assert ids == {"first-item", "added-item"}
+
+
+def test_a_corrupt_cache_is_ignored_and_rewritten(tmp_path: Path) -> None:
+    library = write_library(tmp_path / "lib", [item_data(id="only-item")])
+    cache = tmp_path / "cache"
+    read_library(library, cache_dir=cache)
+    (written,) = _cache_files(cache)
+    written.write_bytes(b'{"files": ["x"], "items": [{"id": "Not An Id"}]}')
+    assert [item.id for item in read_library(library, cache_dir=cache).items] == ["only-item"]
+    assert b"only-item" in written.read_bytes()
+
+
+def test_a_library_with_parse_problems_is_not_cached(tmp_path: Path) -> None:
+    library = write_library(tmp_path / "lib", [item_data(id="good-item")])
+    bad = library / "items" / "area" / "bad-item.md"
+    bad.write_text(item_text(item_data(id="bad-item", colour="red")), encoding="utf-8")
+    cache = tmp_path / "cache"
+    for _ in range(2):
+        loaded = read_library(library, cache_dir=cache)
+        assert [issue.message for issue in loaded.errors] == ["colour: unknown field"]
+    assert _cache_files(cache) == []
+
+
+def test_an_unwritable_cache_only_costs_the_parse(tmp_path: Path) -> None:
+    library = write_library(tmp_path / "lib", [item_data(id="only-item")])
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the cache folder would be", encoding="utf-8")
+    assert len(load_library(library, cache_dir=blocked)) == 1
