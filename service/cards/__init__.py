@@ -12,7 +12,7 @@ from service.cards.issues import ContentError, Issue
 from service.cards.library import ContentLibrary, load_library
 from service.cards.matching import Explanation, Match, explain, match, match_exhaustive
 from service.cards.model import ContentItem
-from service.cards.ranking import FatiguePolicy, LearnerState, select
+from service.cards.ranking import FatiguePolicy, LearnerState, choose, select
 from service.cards.render import render_card
 
 __all__ = [
@@ -27,6 +27,7 @@ __all__ = [
     "Match",
     "PatientFacts",
     "QuestionFeedback",
+    "choose",
     "explain",
     "facts_from_resources",
     "load_library",

@@ -16,6 +16,7 @@ from service.cards.compiler import CompiledItem, compile_item
 from service.cards.index import HookIndex, build_index
 from service.cards.issues import ContentError, Issue
 from service.cards.model import ContentItem
+from service.cards.precedence import ordinals
 from service.cards.terminology import Terminology
 
 __all__ = ["BUNDLED_DIR", "ContentError", "ContentLibrary", "load_library"]
@@ -27,7 +28,7 @@ class ContentLibrary:
     """An immutable, compiled content library: `items` (library order), `terminology`,
     `warnings`, `get(id)`, and the per-hook index used by `matching.match`."""
 
-    __slots__ = ("_by_id", "_compiled", "_index", "items", "terminology", "warnings")
+    __slots__ = ("_by_id", "_compiled", "_index", "items", "precedence", "terminology", "warnings")
 
     def __init__(
         self,
@@ -51,6 +52,8 @@ class ContentLibrary:
                 {entry.item.id: entry for entry in self._compiled}
             )
             self._index: Mapping[str, HookIndex] = build_index(self._compiled)
+            # each position's place in the learner-independent ranking order
+            self.precedence: tuple[int, ...] = ordinals(self._compiled)
         finally:
             if collecting:
                 gc.enable()

@@ -6,6 +6,7 @@ reference the index is tested against; `explain` gives the reasons for and again
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import date
 
@@ -69,6 +70,23 @@ def match(library: ContentLibrary, facts: PatientFacts, *, hook: str, at: date) 
         if entry.item.expires >= at and (result := _evaluate(entry, view)) is not None:
             found.append(result)
     return found
+
+
+def match_by_precedence(
+    library: ContentLibrary, facts: PatientFacts, *, hook: str, at: date
+) -> Iterator[tuple[int, Match]]:
+    """The items `match` finds, evaluated lazily best-first: (place in the library's
+    precedence order, match). Equal places come in no particular order."""
+    index = library.hook_index(hook)
+    if index is None:
+        return
+    view = FactView(_at(facts, at), library.terminology)
+    entries = library.compiled_items
+    places = library.precedence
+    for position in sorted(index.candidates(view), key=places.__getitem__):
+        entry = entries[position]
+        if entry.item.expires >= at and (result := _evaluate(entry, view)) is not None:
+            yield places[position], result
 
 
 def match_exhaustive(

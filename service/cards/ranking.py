@@ -3,30 +3,17 @@ in. Nothing here remembers anything between calls."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from types import MappingProxyType
 
-from service.cards.matching import Match
+from service.cards.facts import PatientFacts
+from service.cards.library import ContentLibrary
+from service.cards.matching import Match, match_by_precedence
+from service.cards.precedence import grade_rank, item_key
 
-_GRADE_LETTER = re.compile(r"\b([A-DI])\b")
-# ACC/AHA classes of recommendation: 1 (I) strong, 2a moderate, 2b weak, 3 (III) no benefit.
-_COR_CLASS = re.compile(r"\bCLASS\s+(III|IIB|IIA|I|3|2B|2A|1)\b")
-_COR_RANK = {"I": 0, "1": 0, "IIA": 1, "2A": 1, "IIB": 2, "2B": 2, "III": 4, "3": 4}
-_SEVERITY = {"critical": 0, "warning": 1, "info": 2}
-_GRADE_WORDS = (
-    ("strong", 0),
-    ("high", 0),
-    ("moderate", 1),
-    ("conditional", 2),
-    ("weak", 2),
-    ("low", 2),
-    ("expert", 3),
-    ("consensus", 3),
-)
-_UNGRADED = 5
+__all__ = ["FatiguePolicy", "LearnerState", "choose", "grade_rank", "rank_key", "select"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,20 +36,6 @@ class FatiguePolicy:
     repeat_window_days: int = 30
 
 
-def grade_rank(grade: str | None) -> int:
-    """0 for the strongest grade (USPSTF A, "strong"), larger for weaker or missing grades."""
-    if not grade:
-        return _UNGRADED
-    cor_class = _COR_CLASS.search(grade.upper())
-    if cor_class:
-        return _COR_RANK[cor_class.group(1)]
-    letter = _GRADE_LETTER.search(grade.upper())
-    if letter:
-        return "ABCDI".index(letter.group(1)) if letter.group(1) != "I" else 4
-    lowered = grade.lower()
-    return next((rank for word, rank in _GRADE_WORDS if word in lowered), _UNGRADED - 1)
-
-
 def _blocked(match: Match, state: LearnerState, window: timedelta, now: datetime) -> bool:
     item_id = match.item.id
     if item_id in state.dismissed or item_id in state.learned:
@@ -78,17 +51,12 @@ def _blocked(match: Match, state: LearnerState, window: timedelta, now: datetime
 
 
 def rank_key(match: Match, state: LearnerState) -> tuple[int, int, int, int, int, int, str]:
-    """Sort key: code-triggered first, then the more urgent indicator (an interaction warning
-    outranks a screening reminder), more criteria, a guideline before a case on a tie,
-    better grade, the learner's specialty."""
+    """Sort key: the item's precedence (`precedence.item_key`: code-triggered, indicator,
+    criteria, guideline before case, grade), then the learner's specialty, then the id."""
     item = match.item
     in_specialty = bool(state.specialty and state.specialty in item.audience.specialties)
     return (
-        0 if match.code_triggered else 1,
-        _SEVERITY.get(item.indicator, 2),
-        -match.criteria_count,
-        0 if item.type == "guideline" else 1,
-        grade_rank(item.source.grade),
+        *item_key(item, code_triggered=match.code_triggered, criteria_count=match.criteria_count),
         0 if in_specialty else 1,
         item.id,
     )
@@ -109,3 +77,38 @@ def select(
             kept.append(candidate)
     kept.sort(key=lambda candidate: rank_key(candidate, state))
     return kept[: max(policy.max_cards, 0)]
+
+
+def choose(
+    library: ContentLibrary,
+    facts: PatientFacts,
+    state: LearnerState,
+    policy: FatiguePolicy,
+    *,
+    hook: str,
+    at: date,
+    now: datetime,
+) -> list[Match]:
+    """`select(match(library, facts, hook=hook, at=at), state, policy, now=now)`, without
+    evaluating every candidate: candidates come best-first by precedence, and once
+    `policy.max_cards` are kept, the first candidate of a lower precedence ends the search
+    (it and everything after it rank below every kept match). A large library with many
+    candidates for a patient then costs about as much as a small one."""
+    limit = max(policy.max_cards, 0)
+    if limit == 0:
+        return []
+    window = timedelta(days=policy.repeat_window_days)
+    seen: set[str] = set()
+    kept: list[Match] = []
+    cutoff: int | None = None
+    for place, candidate in match_by_precedence(library, facts, hook=hook, at=at):
+        if cutoff is not None and place > cutoff:
+            break
+        if candidate.item.id in seen or _blocked(candidate, state, window, now):
+            continue
+        seen.add(candidate.item.id)
+        kept.append(candidate)
+        if len(kept) == limit:
+            cutoff = place
+    kept.sort(key=lambda candidate: rank_key(candidate, state))
+    return kept[:limit]

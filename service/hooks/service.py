@@ -15,11 +15,10 @@ from service.cards import (
     ContentItem,
     FatiguePolicy,
     Match,
+    choose,
     facts_from_resources,
-    match,
     render_card,
     resources_from_bundle,
-    select,
 )
 from service.credit.rules import CreditRules
 from service.errors import BadRequest
@@ -139,8 +138,8 @@ async def handle_hook(
     policy = FatiguePolicy(
         max_cards=runtime.settings.max_cards, repeat_window_days=runtime.settings.repeat_window_days
     )
-    chosen = select(
-        match(runtime.content, facts, hook=service.hook, at=now.date()), state, policy, now=now
+    chosen = choose(
+        runtime.content, facts, state, policy, hook=service.hook, at=now.date(), now=now
     )
     cards, records = _render(runtime, service, request, caller, learner, chosen, now)
     runtime.recorder.record(records)

@@ -23,7 +23,7 @@ class _StubLibrary:
 
 @pytest.fixture(autouse=True)
 def _content_stub(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("service.cards.library.load_library", lambda _dir=None: _StubLibrary())
+    monkeypatch.setattr("service.cards.library.load_library", lambda _dir=None, **_: _StubLibrary())
 
 
 @pytest.fixture
