@@ -12,11 +12,11 @@ import pytest
 from service.cards import loader
 from service.cards.library import load_library
 from service.cards.loader import read_library
-from tests.cards.factories import item_data, item_text, write_library
+from tests.cards.factories import item_data, item_text, make_item, write_library
 
 
 def _cache_files(cache: Path) -> list[Path]:
-    return sorted(cache.glob("library-*.json"))
+    return sorted(cache.glob("library-*.jsonl"))
 
 
 def test_a_hit_equals_parsing_the_files(tmp_path: Path) -> None:
@@ -73,7 +73,7 @@ def test_a_corrupt_cache_is_ignored_and_rewritten(tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     read_library(library, cache_dir=cache)
     (written,) = _cache_files(cache)
-    written.write_bytes(b'{"files": ["x"], "items": [{"id": "Not An Id"}]}')
+    written.write_bytes(b'"x.md"\t{"id": "Not An Id"}')
     assert [item.id for item in read_library(library, cache_dir=cache).items] == ["only-item"]
     assert b"only-item" in written.read_bytes()
 
@@ -94,3 +94,19 @@ def test_an_unwritable_cache_only_costs_the_parse(tmp_path: Path) -> None:
     blocked = tmp_path / "not-a-folder"
     blocked.write_text("a file where the cache folder would be", encoding="utf-8")
     assert len(load_library(library, cache_dir=blocked)) == 1
+
+
+def test_equal_parts_are_held_once(tmp_path: Path) -> None:
+    library = write_library(
+        tmp_path / "lib", [item_data(id="first-item"), item_data(id="second-item")]
+    )
+    fresh = read_library(library)
+    parsed = read_library(library, cache_dir=tmp_path / "cache").items
+    cached = read_library(library, cache_dir=tmp_path / "cache").items  # a cache hit
+    for first, second in (fresh.items, parsed, cached):
+        assert first.source is second.source
+        assert first.authors[0] is second.authors[0]
+        assert first.applies.conditions is second.applies.conditions
+    assert parsed == cached == fresh.items
+    unshared = (make_item(id="first-item"), make_item(id="second-item"))
+    assert [item.model_dump() for item in cached] == [item.model_dump() for item in unshared]
