@@ -104,7 +104,7 @@ def read_items(content_dir: Path) -> tuple[list[ParsedItem], list[Issue]]:
     """Parse every `items/**/*.md` file (sorted by path, so the order is stable)."""
     parsed: list[ParsedItem] = []
     issues: list[Issue] = []
-    parts: PartsTable = {}
+    parts = PartsTable()
     for path in sorted((content_dir / "items").rglob("*.md")):
         file = str(path)
         try:
@@ -154,7 +154,7 @@ def _read_cached(cache: Path) -> list[ParsedItem] | None:
     try:
         lines = cache.read_bytes().splitlines()
         parsed: list[ParsedItem] = []
-        parts: PartsTable = {}
+        parts = PartsTable()
         for line in lines:
             file_json, item_json = line.split(b"\t", 1)
             file = orjson.loads(file_json)
@@ -167,7 +167,8 @@ def _read_cached(cache: Path) -> list[ParsedItem] | None:
 
 def _write_cache(cache: Path, parsed: list[ParsedItem]) -> None:
     lines = [
-        orjson.dumps(entry.file) + b"\t" + entry.item.model_dump_json().encode() for entry in parsed
+        orjson.dumps(entry.file) + b"\t" + entry.item.model_dump_json(exclude_unset=True).encode()
+        for entry in parsed
     ]
     try:
         cache.parent.mkdir(parents=True, exist_ok=True)

@@ -110,3 +110,10 @@ def test_equal_parts_are_held_once(tmp_path: Path) -> None:
     assert parsed == cached == fresh.items
     unshared = (make_item(id="first-item"), make_item(id="second-item"))
     assert [item.model_dump() for item in cached] == [item.model_dump() for item in unshared]
+    assert [item.model_dump(exclude_unset=True) for item in cached] == [
+        item.model_dump(exclude_unset=True) for item in unshared
+    ]
+    assert cached[0].model_fields_set is cached[1].model_fields_set
+    copied = cached[0].model_copy(update={"title": "Changed"})
+    assert cached[1].title == "A test guideline"
+    assert copied.model_fields_set is not cached[1].model_fields_set
