@@ -20,7 +20,6 @@ from service import __version__
 from service.app_context import AppContextSigner
 from service.db.base import utcnow
 from service.db.engine import make_engine, make_sessionmaker
-from service.db.migrate import upgrade
 from service.ehr.registry import EhrRegistry
 from service.errors import BedsideError, Unauthorized
 from service.hooks.prefetch import PrefetchUnavailable
@@ -93,6 +92,8 @@ def create_app(settings: Settings | None = None, *, migrate: bool = False) -> Fa
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if migrate:
+            from service.db.migrate import upgrade
+
             await asyncio.to_thread(upgrade, settings.resolved_database_url)
         runtime = await build_runtime(settings)
         app.state.runtime = runtime

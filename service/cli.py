@@ -13,7 +13,7 @@ Handler = Callable[[argparse.Namespace], int]
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from service.db.migrate import upgrade
+    from service.db.migrate import upgrade_if_needed
     from service.settings import Settings
 
     if "BEDSIDE_PUBLIC_URL" not in os.environ:
@@ -21,7 +21,7 @@ def _serve(args: argparse.Namespace) -> int:
         host = "127.0.0.1" if args.host in {"0.0.0.0", "::"} else args.host
         os.environ["BEDSIDE_PUBLIC_URL"] = f"http://{host}:{args.port}"
     settings = Settings()
-    upgrade(settings.resolved_database_url)  # once, before any worker starts
+    upgrade_if_needed(settings.resolved_database_url)  # once, before any worker starts
     if args.workers > 1 and not settings.redis_url:
         print(
             "warning: several workers without BEDSIDE_REDIS_URL do not share replay caches "

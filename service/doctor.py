@@ -15,10 +15,7 @@ import httpx
 from joserfc.errors import JoseError
 from joserfc.jwk import Key
 from joserfc.jws import JWSRegistry
-from sqlalchemy import text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from service.db.engine import is_sqlite, make_engine, make_sessionmaker
 from service.ehr.registry import EhrRegistration, load_registrations
@@ -92,7 +89,7 @@ def check_configuration(settings: Settings) -> list[Finding]:
 
 async def check_database(settings: Settings) -> tuple[list[Finding], list[EhrRegistration]]:
     """Reachable, migrated to head; returns the registrations when it can read them."""
-    from service.db.migrate import current_heads
+    from service.db.migrate import applied_revisions, current_heads
 
     url = settings.resolved_database_url
     shown = make_url(url).render_as_string(hide_password=True)
@@ -107,7 +104,7 @@ async def check_database(settings: Settings) -> tuple[list[Finding], list[EhrReg
     engine = make_engine(url)
     try:
         async with engine.connect() as connection:
-            heads = await _applied_revisions(connection)
+            heads = await applied_revisions(connection)
         if heads != current_heads():
             return [
                 Finding(
@@ -126,15 +123,6 @@ async def check_database(settings: Settings) -> tuple[list[Finding], list[EhrReg
     finally:
         await engine.dispose()
     return [Finding("database", "ok", f"{shown} reachable, migrations at head")], registrations
-
-
-async def _applied_revisions(connection: AsyncConnection) -> set[str]:
-    """The revisions recorded in alembic_version (none when the table is missing)."""
-    try:
-        rows = await connection.execute(text("SELECT version_num FROM alembic_version"))
-    except DBAPIError:
-        return set()
-    return {str(row[0]) for row in rows}
 
 
 def check_content(settings: Settings) -> Finding:

@@ -1,0 +1,65 @@
+"""Migrations: `HEADS` is what alembic says, `upgrade_if_needed` migrates exactly when the
+schema is behind, and a process starting on a current schema never imports alembic."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from service.db.migrate import HEADS, current_heads, upgrade_if_needed
+
+
+def test_heads_constant_is_alembics_head() -> None:
+    assert current_heads() == set(HEADS)
+
+
+def test_upgrade_if_needed_migrates_only_a_schema_behind(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'bedside.db'}"
+    assert upgrade_if_needed(url) is True  # empty: migrated
+    assert upgrade_if_needed(url) is False  # current: nothing to do
+
+
+def test_a_database_at_an_older_revision_is_migrated(tmp_path: Path) -> None:
+    from alembic import command
+
+    from service.db.migrate import alembic_config
+
+    url = f"sqlite:///{tmp_path / 'bedside.db'}"
+    command.upgrade(alembic_config(url), "0002_issued_cards")
+    assert upgrade_if_needed(url) is True
+    assert upgrade_if_needed(url) is False
+
+
+@pytest.mark.postgres
+def test_postgres_at_head_is_current(postgres_url: str) -> None:
+    assert upgrade_if_needed(postgres_url) is False
+
+
+def test_serving_a_current_schema_never_imports_alembic(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'bedside.db'}"
+    upgrade_if_needed(url)
+    script = (
+        "import sys\n"
+        "from service.db.migrate import upgrade_if_needed\n"
+        f"assert upgrade_if_needed({url!r}) is False\n"
+        "import service.asgi\n"
+        "print(sorted(name for name in sys.modules if name.startswith(('alembic', 'fpdf'))))\n"
+    )
+    env = {"BEDSIDE_DATABASE_URL": url, "BEDSIDE_DATA_DIR": str(tmp_path / "data")}
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**_base_env(), **env},
+        timeout=60,
+    )
+    assert done.stdout.strip() == "[]"
+
+
+def _base_env() -> dict[str, str]:
+    return {key: value for key, value in os.environ.items() if not key.startswith("BEDSIDE_")}
