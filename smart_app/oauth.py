@@ -1,11 +1,14 @@
 """The OAuth 2.0 / SMART client side: discovery, PKCE, token exchange, id_token validation.
 
 Every network call goes through the injectable `httpx.AsyncClient` of the runtime (redirects
-never followed). Discovery documents and key sets are cached in the shared state store.
+never followed) under an overall deadline besides the client's per-read timeouts: an EHR
+trickling one byte at a time never trips a per-read timeout but must not hold a sign-in.
+Discovery documents and key sets are cached in the shared state store.
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import time
@@ -29,6 +32,10 @@ ID_TOKEN_ALGORITHMS = ["ES384", "ES256", "ES512", "RS384", "RS256", "RS512", "PS
 CACHE_TTL_SECONDS = 300
 ASSERTION_TTL_SECONDS = 300
 LEEWAY_SECONDS = 60
+# Whole-call deadlines (connect to last byte), whatever the EHR's pace; read at call time.
+DISCOVERY_DEADLINE_SECONDS = 5.0
+TOKEN_DEADLINE_SECONDS = 10.0
+KEY_SET_DEADLINE_SECONDS = 5.0
 
 
 class OAuthError(Exception):
@@ -62,11 +69,14 @@ def _http_url(value: object, name: str, iss: str) -> str:
     return value
 
 
-async def _get_json(http: httpx.AsyncClient, url: str) -> Any:
+async def _get_json(http: httpx.AsyncClient, url: str, deadline_seconds: float) -> Any:
     try:
-        response = await http.get(url, headers={"Accept": "application/json"})
+        async with asyncio.timeout(deadline_seconds):
+            response = await http.get(url, headers={"Accept": "application/json"})
     except httpx.HTTPError as exc:
         raise OAuthError("the EHR could not be reached") from exc
+    except TimeoutError:
+        raise OAuthError("the EHR could not be reached") from None
     if response.status_code != 200:
         raise OAuthError("the EHR answered with an error")
     try:
@@ -79,7 +89,9 @@ async def discover(http: httpx.AsyncClient, state: SharedState, iss: str) -> Sma
     """{iss}/.well-known/smart-configuration, cached for a few minutes."""
     url = iss.rstrip("/") + "/.well-known/smart-configuration"
     cached = await state.get("app:discovery:" + url)
-    document = orjson.loads(cached) if cached else await _get_json(http, url)
+    document = (
+        orjson.loads(cached) if cached else await _get_json(http, url, DISCOVERY_DEADLINE_SECONDS)
+    )
     if not isinstance(document, dict):
         raise OAuthError("the EHR's SMART configuration is not a JSON object")
     config = SmartConfiguration(
@@ -142,9 +154,12 @@ async def exchange_code(
     auth = _client_auth(registration, client_id, keys, token_endpoint)
     uri, headers, body = auth.prepare("POST", token_endpoint, headers, body)
     try:
-        response = await http.post(uri, headers=headers, content=body)
+        async with asyncio.timeout(TOKEN_DEADLINE_SECONDS):
+            response = await http.post(uri, headers=headers, content=body)
     except httpx.HTTPError as exc:
         raise OAuthError("the EHR's token endpoint could not be reached") from exc
+    except TimeoutError:
+        raise OAuthError("the EHR's token endpoint could not be reached") from None
     if response.status_code != 200:
         raise OAuthError("the EHR refused the authorization code")
     try:
@@ -159,7 +174,9 @@ async def exchange_code(
 async def _key_set(http: httpx.AsyncClient, state: SharedState, url: str, refresh: bool) -> KeySet:
     cache_key = "app:jwks:" + url
     cached = None if refresh else await state.get(cache_key)
-    document = orjson.loads(cached) if cached else await _get_json(http, url)
+    document = (
+        orjson.loads(cached) if cached else await _get_json(http, url, KEY_SET_DEADLINE_SECONDS)
+    )
     try:
         key_set = KeySet.import_key_set(document)
     except (JoseError, ValueError, TypeError, KeyError) as exc:

@@ -90,8 +90,11 @@ async def push_periodically(
     interval_seconds: float = 60.0,
 ) -> None:
     """Keep the outbox flowing while the service runs (started by the app when an LRS is
-    configured). Statement ids are stable, so a batch pushed twice by two workers is answered
-    409 by the LRS and counted as delivered; a down LRS only delays delivery."""
+    configured). On PostgreSQL each worker locks its due batch (`SKIP LOCKED`), so two workers
+    never push the same rows at once; statement ids are stable, so a batch pushed again (an
+    answer lost, or SQLite) is answered 409 by the LRS and counted as delivered. A down or
+    trickling LRS only delays delivery: each POST has an overall deadline
+    (`outbox.PUSH_DEADLINE_SECONDS`) and its statements stay pending."""
     while True:
         try:
             await drain_outbox(settings, sessions, http)

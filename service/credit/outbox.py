@@ -1,16 +1,22 @@
 """The xAPI outbox: learning events written in the same transaction as the ledger, pushed to
 a Learning Record Store later with retries and exponential backoff.
 
-A down LRS loses nothing: a failed push only moves `next_attempt_at` forward. The LRS is an
-injectable `httpx.AsyncClient`, so tests use `httpx.MockTransport`.
+A down LRS loses nothing: a failed push only moves `next_attempt_at` forward. The POST runs
+under an overall deadline besides the client's per-read timeouts (an LRS trickling one byte at
+a time trips no per-read timeout); running out of it is a failed push like any other. On
+PostgreSQL the due batch is locked `FOR UPDATE SKIP LOCKED` until the push's transaction ends,
+so workers pushing at the same time never POST the same rows. The LRS is an injectable
+`httpx.AsyncClient`, so tests use `httpx.MockTransport`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import httpx
 from sqlalchemy import select
@@ -23,6 +29,7 @@ _NAMESPACE = uuid.UUID("4f0f8a52-6a0e-4c47-9a77-5b0d3f0c1e21")
 _VERB_ORDER = {"launched": 0, "answered": 1, "completed": 2, "earned": 3}
 MAX_BACKOFF = timedelta(hours=6)
 BASE_BACKOFF = timedelta(seconds=30)
+PUSH_DEADLINE_SECONDS = 30.0  # one batch's POST, connect to last byte; read at call time
 
 
 def statement_id(*parts: str) -> uuid.UUID:
@@ -89,6 +96,9 @@ async def _due(session: AsyncSession, now: datetime, limit: int) -> list[XapiOut
         .where(XapiOutboxItem.sent_at.is_(None), XapiOutboxItem.next_attempt_at <= now)
         .order_by(XapiOutboxItem.created_at, XapiOutboxItem.id)
         .limit(limit)
+        # Rows another worker is pushing stay locked until its transaction ends: skip them
+        # (PostgreSQL; SQLite has one writer and ignores it).
+        .with_for_update(skip_locked=True)
     )
     return _in_learning_order((await session.scalars(query)).all())
 
@@ -108,19 +118,7 @@ async def push_due(
     if not rows:
         return PushReport(0, 0, 0)
     statements = [build_statement(row.event, public_url) for row in rows]
-    error: str | None = None
-    try:
-        response = await http.post(
-            lrs_url.rstrip("/") + "/statements",
-            json=statements,
-            auth=auth or httpx.USE_CLIENT_DEFAULT,
-            headers={"X-Experience-API-Version": XAPI_VERSION},
-        )
-        # 409: the LRS already holds these statement ids (an earlier push got through).
-        if response.status_code not in (200, 204, 409):
-            error = f"LRS answered HTTP {response.status_code}"
-    except httpx.HTTPError as exc:
-        error = f"LRS unreachable: {type(exc).__name__}"
+    error = await _post_statements(http, lrs_url, auth, statements)
     for row in rows:
         row.attempts += 1
         if error is None:
@@ -132,3 +130,25 @@ async def push_due(
     await session.flush()
     failed = 0 if error is None else len(rows)
     return PushReport(sent=len(rows) - failed, failed=failed, pending=failed)
+
+
+async def _post_statements(
+    http: httpx.AsyncClient, lrs_url: str, auth: httpx.Auth | None, statements: list[dict[str, Any]]
+) -> str | None:
+    """POST one batch under the push deadline: None when delivered, else why not."""
+    try:
+        async with asyncio.timeout(PUSH_DEADLINE_SECONDS):
+            response = await http.post(
+                lrs_url.rstrip("/") + "/statements",
+                json=statements,
+                auth=auth or httpx.USE_CLIENT_DEFAULT,
+                headers={"X-Experience-API-Version": XAPI_VERSION},
+            )
+    except httpx.HTTPError as exc:
+        return f"LRS unreachable: {type(exc).__name__}"
+    except TimeoutError:
+        return f"LRS unreachable: no answer within {PUSH_DEADLINE_SECONDS:g} s"
+    # 409: the LRS already holds these statement ids (an earlier push got through).
+    if response.status_code not in (200, 204, 409):
+        return f"LRS answered HTTP {response.status_code}"
+    return None

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -102,26 +102,57 @@ class FhirAccess:
 
 
 class CircuitBreaker:
-    """Stops calling a FHIR server that keeps failing, for a while (per worker)."""
+    """Stops calling a FHIR server that keeps failing (per worker, in memory).
 
-    def __init__(self, threshold: int = 5, cooldown_seconds: float = 30.0) -> None:
+    Closed: every call goes; `threshold` failures in a row open it. Open: every call is refused
+    for `cooldown_seconds`. Half-open (after the cooldown): exactly one trial call goes, the
+    others are still refused while it is in flight; its success closes the breaker, its failure
+    opens it for another cooldown. A trial that ends without an outcome (cancelled, nothing to
+    fetch) is `release`d, so the next call becomes the trial. Calls end within the fetch
+    deadline, well inside a cooldown, so only the trial reports while half-open.
+    """
+
+    def __init__(
+        self,
+        threshold: int = 5,
+        cooldown_seconds: float = 30.0,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._threshold = threshold
         self._cooldown = cooldown_seconds
+        self._clock = clock
         self._failures: dict[str, int] = {}
-        self._open_until: dict[str, float] = {}
+        self._open_until: dict[str, float] = {}  # open or half-open bases only
+        self._trials: set[str] = set()  # half-open bases whose trial call is in flight
 
     def allows(self, base: str) -> bool:
-        return time.monotonic() >= self._open_until.get(base, 0.0)
+        """Whether a call to `base` may go now; True while half-open makes it the trial."""
+        until = self._open_until.get(base)
+        if until is None:
+            return True  # closed: the hot path is one dict lookup
+        if base in self._trials or self._clock() < until:
+            return False
+        self._trials.add(base)
+        return True
 
     def record(self, base: str, ok: bool) -> None:
+        """The outcome of an allowed call."""
+        self._trials.discard(base)
         if ok:
             self._failures.pop(base, None)
+            self._open_until.pop(base, None)
             return
         count = self._failures.get(base, 0) + 1
-        self._failures[base] = count
-        if count >= self._threshold:
-            self._open_until[base] = time.monotonic() + self._cooldown
-            self._failures[base] = 0
+        if base in self._open_until or count >= self._threshold:
+            self._open_until[base] = self._clock() + self._cooldown
+            self._failures.pop(base, None)
+        else:
+            self._failures[base] = count
+
+    def release(self, base: str) -> None:
+        """An allowed call ended without an outcome: free the trial slot, change nothing."""
+        self._trials.discard(base)
 
 
 class FetchFailed(Exception):
@@ -214,15 +245,19 @@ async def complete_prefetch(
             FHIR_FETCH_FAILURES.labels("no_access" if access is None else "circuit_open").inc()
             raise PrefetchUnavailable(wanted)
         return result
-    jobs: dict[str, Any] = {}
-    for key in wanted:
-        query = render_template(templates[key], context)
-        if query is None:
-            raise PrefetchUnavailable([key])
-        jobs[key] = fetch_query(http, query, access)
-    for key in paginated:
-        jobs[key] = follow_pages(http, result[key], access)
-    fetched = await _gather_under_deadline(jobs, deadline_seconds, breaker, access.base)
+    try:
+        jobs: dict[str, Any] = {}
+        for key in wanted:
+            query = render_template(templates[key], context)
+            if query is None:
+                raise PrefetchUnavailable([key])
+            jobs[key] = fetch_query(http, query, access)
+        for key in paginated:
+            jobs[key] = follow_pages(http, result[key], access)
+        fetched = await _gather_under_deadline(jobs, deadline_seconds, breaker, access.base)
+    except BaseException:
+        breaker.release(access.base)  # no outcome recorded: a half-open trial must not stick
+        raise
     failed = [key for key in wanted if key not in fetched]
     if failed:
         raise PrefetchUnavailable(failed)

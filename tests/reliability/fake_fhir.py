@@ -5,7 +5,8 @@ HTTP/1.1 to be slow, refuse, reset, trickle, fail, lie about JSON, flood or redi
 `Connection: close`), so a test can move one registered FHIR base through every failure.
 `/jwks` answers with `jwks` (the EHR's key set) whatever `mode` is, so that the EHR's JWT still
 verifies while its FHIR server misbehaves; `jwks_mode` makes the JWKS endpoint misbehave too.
-Any other path (an LRS's `/lrs/statements`) behaves as `mode` says.
+Any other path (an LRS's `/lrs/statements`) behaves as `mode` says. A request body with a
+Content-Length (up to `MAX_KEPT_BODY`) is read and kept in `bodies`, by path.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ PATIENT = orjson.dumps(
     {"resourceType": "Patient", "id": "p1", "gender": "female", "birthDate": "1970-01-01"}
 )
 HUGE_BYTES = 50 * 1024 * 1024
+MAX_KEPT_BODY = 1024 * 1024
 _REASONS = {200: "OK", 302: "Found", 429: "Too Many Requests", 500: "Error", 503: "Unavailable"}
 
 # Every failure the issue names; each value is a FakeFhirServer.mode.
@@ -59,6 +61,7 @@ class FakeFhirServer:
     port: int = 0
     connections: int = 0
     requests: list[tuple[str, str | None]] = field(default_factory=list)  # (path, auth)
+    bodies: list[tuple[str, bytes]] = field(default_factory=list)  # (path, request body)
     _server: asyncio.Server | None = None
     _handlers: set[asyncio.Task[None]] = field(default_factory=set)
 
@@ -96,6 +99,9 @@ class FakeFhirServer:
             head = await reader.readuntil(b"\r\n\r\n")
             path, auth = _parse_head(head)
             self.requests.append((path, auth))
+            length = _content_length(head)
+            if 0 < length <= MAX_KEPT_BODY:
+                self.bodies.append((path, await reader.readexactly(length)))
             if path.startswith("/jwks") and self.jwks_mode == "ok":
                 await _respond(writer, 200, orjson.dumps(self.jwks))
             else:
@@ -158,6 +164,14 @@ def _parse_head(head: bytes) -> tuple[str, str | None]:
         if name.strip().lower() == "authorization":
             auth = value.strip()
     return path, auth
+
+
+def _content_length(head: bytes) -> int:
+    for line in head.decode("latin-1").split("\r\n")[1:]:
+        name, _, value = line.partition(":")
+        if name.strip().lower() == "content-length" and value.strip().isdigit():
+            return int(value.strip())
+    return 0
 
 
 def _head(status: int, length: int | None, extra: str = "") -> bytes:
