@@ -240,18 +240,20 @@ async def complete_prefetch(
     paginated = [k for k, v in result.items() if k not in wanted and _next_link(v)]
     if not wanted and not (paginated and access):
         return result
+    queries = {key: render_template(templates[key], context) for key in wanted}
+    if unfillable := [key for key, query in queries.items() if query is None]:
+        raise PrefetchUnavailable(unfillable)  # before the breaker: no trial call is taken
     if access is None or not breaker.allows(access.base):
         if wanted:
             FHIR_FETCH_FAILURES.labels("no_access" if access is None else "circuit_open").inc()
             raise PrefetchUnavailable(wanted)
         return result
     try:
-        jobs: dict[str, Any] = {}
-        for key in wanted:
-            query = render_template(templates[key], context)
-            if query is None:
-                raise PrefetchUnavailable([key])
-            jobs[key] = fetch_query(http, query, access)
+        jobs: dict[str, Any] = {
+            key: fetch_query(http, query, access)
+            for key, query in queries.items()
+            if query is not None
+        }
         for key in paginated:
             jobs[key] = follow_pages(http, result[key], access)
         fetched = await _gather_under_deadline(jobs, deadline_seconds, breaker, access.base)
@@ -269,7 +271,12 @@ async def _gather_under_deadline(
     jobs: dict[str, Any], deadline: float, breaker: CircuitBreaker, base: str
 ) -> dict[str, Any]:
     tasks = {key: asyncio.ensure_future(job) for key, job in jobs.items()}
-    done, pending = await asyncio.wait(tasks.values(), timeout=deadline)
+    try:
+        done, pending = await asyncio.wait(tasks.values(), timeout=deadline)
+    except asyncio.CancelledError:  # the hook call itself was cancelled: stop its fetches
+        for task in tasks.values():
+            task.cancel()
+        raise
     for task in pending:
         task.cancel()
     if pending:
