@@ -14,6 +14,7 @@ from typing import Any
 
 from service.cards.codes import ICD10, LOINC, RXNORM, SNOMED
 from service.cards.resource_fields import (
+    codes_of,
     codings,
     concept_display,
     effective_date,
@@ -114,7 +115,8 @@ def age_at(birth: date, at: date) -> int | None:
 
 def resources_from_bundle(bundle: object, _depth: int = 0) -> list[dict[str, Any]]:
     """The resources of a Bundle (transaction, searchset, collection...): each entry's
-    `resource`, nested Bundles flattened. A bare resource yields itself; anything else none."""
+    `resource` itself (not a copy: callers only read), nested Bundles flattened. A bare
+    resource yields itself; anything else none."""
     value = obj(bundle)
     if not text(value.get("resourceType")):
         return []
@@ -123,10 +125,11 @@ def resources_from_bundle(bundle: object, _depth: int = 0) -> list[dict[str, Any
     found: list[dict[str, Any]] = []
     for entry in items(value.get("entry")):
         resource = obj(obj(entry).get("resource"))
-        if resource.get("resourceType") == "Bundle" and _depth < 3:
+        kind = resource.get("resourceType")
+        if kind == "Bundle" and _depth < 3:
             found.extend(resources_from_bundle(resource, _depth + 1))
-        elif text(resource.get("resourceType")):
-            found.append(dict(resource))
+        elif isinstance(kind, str) and kind:
+            found.append(resource)  # type: ignore[arg-type]  # obj() returned the dict itself
     return found
 
 
@@ -234,7 +237,7 @@ class _Collector:
             self._observation_value(obj(component), when)
 
     def _observation_value(self, element: Mapping[str, Any], when: date) -> None:
-        loincs = [code for key, code, _ in codings(element.get("code")) if key == LOINC]
+        loincs = codes_of(element.get("code"), LOINC)
         if not loincs:
             return
         quantity = obj(element.get("valueQuantity"))
@@ -246,7 +249,7 @@ class _Collector:
                 unit = text(quantity.get("unit")) or text(quantity.get("code"))
                 self.labs.setdefault(code, []).append(LabValue(when, value, unit))
             if concept is not None:
-                snomed = frozenset(c for k, c, _ in codings(concept) if k == SNOMED)
+                snomed = frozenset(codes_of(concept, SNOMED))
                 entry = (when, snomed, concept_display(concept).lower())
                 self.coded_values.setdefault(code, []).append(entry)
 

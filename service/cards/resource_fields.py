@@ -70,6 +70,20 @@ def codings(concept: object) -> Iterator[Coding]:
         yield key, normalize_code(key, code), text(entry.get("display")) or concept_text
 
 
+def codes_of(concept: object, key: str) -> list[str]:
+    """The normalised codes of one code system (by key) in a CodeableConcept: what `codings`
+    yields for that system, without building the others (the hot path reads LOINC and SNOMED
+    codes of every observation)."""
+    found: list[str] = []
+    for coding in items(obj(concept).get("coding")):
+        if isinstance(coding, dict):
+            code, system = coding.get("code"), coding.get("system")
+            if isinstance(code, str) and isinstance(system, str) and system_key(system) == key:
+                if code := code.strip():
+                    found.append(normalize_code(key, code))
+    return found
+
+
 def concept_display(concept: object) -> str:
     """The text of a CodeableConcept, or its first coding's display."""
     value = obj(concept)
