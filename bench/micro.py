@@ -84,7 +84,14 @@ async def _runtime(harness: Harness, site: BedsideSite) -> tuple[Any, Any]:
 async def _stages(
     runtime: Any, caller: Any, body: HookBody, repeat: int, tokens: list[str]
 ) -> dict[str, Any]:
-    from service.cards import FatiguePolicy, LearnerState, facts_from_resources, match, select
+    from service.cards import (
+        FatiguePolicy,
+        LearnerState,
+        choose,
+        facts_from_resources,
+        match,
+        select,
+    )
     from service.cards import resources_from_bundle as from_bundle
     from service.hooks import service as hooks
     from service.hooks.discovery import SERVICES_BY_ID
@@ -150,6 +157,13 @@ async def _stages(
             lambda: match(runtime.content, patient, hook=service.hook, at=now.date()), repeat
         ),
         "select": timed(lambda: select(matches, empty, policy, now=now), repeat),
+        # what the hook runs: best-first with an early stop (= select(match(...)))
+        "choose": timed(
+            lambda: choose(
+                runtime.content, patient, empty, policy, hook=service.hook, at=now.date(), now=now
+            ),
+            repeat,
+        ),
         "render": timed(render, repeat),
         "serialize": timed(lambda: orjson.dumps(answer), repeat),
         "learner_state": await atimed(state, repeat),
