@@ -19,6 +19,7 @@ from sqlalchemy.engine import make_url
 
 from service.db.engine import is_sqlite, make_engine, make_sessionmaker
 from service.ehr.registry import EhrRegistration, load_registrations
+from service.ehr.sealing import SealError, is_sealed, unseal
 from service.hooks.jwks import KeySetUnavailable, fetch_key_set
 from service.settings import Settings
 
@@ -47,6 +48,7 @@ async def diagnose(settings: Settings, http: httpx.AsyncClient | None = None) ->
     findings.append(check_content(settings))
     findings += await check_shared_state(settings)
     async with httpx.AsyncClient(follow_redirects=False) as own_http:
+        findings += check_client_secrets(registrations, settings)
         findings += await check_key_sets(registrations, settings, http or own_http)
         findings += await check_smart(registrations, http or own_http)
     return findings
@@ -226,6 +228,42 @@ async def _check_smart(registration: EhrRegistration, http: httpx.AsyncClient) -
         status = response.status_code
         return Finding(area, "warn", f"SMART configuration {url}: unusable (HTTP {status})")
     return Finding(area, "ok", f"SMART configuration {url}: authorize and token endpoints")
+
+
+def check_client_secrets(registrations: list[EhrRegistration], settings: Settings) -> list[Finding]:
+    """Client secrets open with this server secret (service/ehr/sealing.py); one stored in
+    clear by an older version is a warning."""
+    findings = []
+    for registration in registrations:
+        stored = registration.client_secret
+        if stored is None:
+            continue
+        if not is_sealed(stored):
+            findings.append(
+                Finding(
+                    _area(registration),
+                    "warn",
+                    "client secret stored in clear (registered before sealing): register it again",
+                )
+            )
+            continue
+        try:
+            unseal(
+                settings.resolved_secret_key(),
+                stored,
+                issuer=registration.issuer,
+                tenant_key=registration.tenant or "",
+            )
+        except SealError:
+            findings.append(
+                Finding(
+                    _area(registration),
+                    "fail",
+                    "client secret does not open with BEDSIDE_SECRET_KEY (changed?): "
+                    "register it again",
+                )
+            )
+    return findings
 
 
 def _area(registration: EhrRegistration) -> str:

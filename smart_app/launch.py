@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.app_context import InvalidAppContext
 from service.ehr.registry import EhrRegistration
+from service.ehr.sealing import SealError, unseal
 from service.errors import BedsideError
 from service.identity import learner_key
 from service.runtime import Runtime
@@ -158,6 +159,25 @@ async def complete_launch(
     return LaunchResult(session=session, cycle_id=cycle_id, notice=notice)
 
 
+def _client_secret(runtime: Runtime, registration: EhrRegistration) -> str | None:
+    """The registration's client secret, unsealed (stored sealed: service/ehr/sealing.py)."""
+    if registration.client_secret is None:
+        return None
+    try:
+        return unseal(
+            runtime.secret,
+            registration.client_secret,
+            issuer=registration.issuer,
+            tenant_key=registration.tenant or "",
+        )
+    except SealError:
+        log.error("the client secret of EHR %s cannot be unsealed", registration.id)
+        raise LaunchError(
+            "Sign-in failed: this EHR's client secret must be registered again "
+            "(the server secret changed)."
+        ) from None
+
+
 async def _tokens(
     runtime: Runtime, registration: EhrRegistration, launch: LaunchState, code: str
 ) -> tuple[dict[str, Any], object]:
@@ -165,6 +185,7 @@ async def _tokens(
         runtime.http,
         registration,
         client_id=launch.client_id,
+        client_secret=_client_secret(runtime, registration),
         keys=runtime.signing_keys,
         token_endpoint=launch.token_endpoint,
         code=code,

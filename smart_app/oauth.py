@@ -114,7 +114,11 @@ def authorize_url(config: SmartConfiguration, params: dict[str, str]) -> str:
 
 
 def _client_auth(
-    registration: EhrRegistration, client_id: str, keys: SigningKeys, token_endpoint: str
+    registration: EhrRegistration,
+    client_id: str,
+    client_secret: str | None,
+    keys: SigningKeys,
+    token_endpoint: str,
 ) -> ClientAuth:
     if registration.client_auth == "private_key_jwt":
         # A fresh auth object per exchange: authlib stores the jti in `claims`.
@@ -126,7 +130,7 @@ def _client_auth(
         )
         return ClientAuth(client_id, keys.current, method)
     if registration.client_auth == "client_secret_basic":
-        return ClientAuth(client_id, registration.client_secret or "", "client_secret_basic")
+        return ClientAuth(client_id, client_secret or "", "client_secret_basic")
     return ClientAuth(client_id, None, "none")
 
 
@@ -135,13 +139,15 @@ async def exchange_code(
     registration: EhrRegistration,
     *,
     client_id: str,
+    client_secret: str | None = None,
     keys: SigningKeys,
     token_endpoint: str,
     code: str,
     redirect_uri: str,
     code_verifier: str,
 ) -> dict[str, Any]:
-    """POST the authorization code to the token endpoint; returns the token response."""
+    """POST the authorization code to the token endpoint; returns the token response.
+    `client_secret` (unsealed by the caller) authenticates client_secret_basic."""
     body = urlencode(
         {
             "grant_type": "authorization_code",
@@ -151,7 +157,7 @@ async def exchange_code(
         }
     )
     headers = {"Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"}
-    auth = _client_auth(registration, client_id, keys, token_endpoint)
+    auth = _client_auth(registration, client_id, client_secret, keys, token_endpoint)
     uri, headers, body = auth.prepare("POST", token_endpoint, headers, body)
     try:
         async with asyncio.timeout(TOKEN_DEADLINE_SECONDS):

@@ -133,6 +133,7 @@ def _add(args: argparse.Namespace) -> int:
                 client_secret=args.client_secret,
                 client_jwks=client_jwks,
                 jku_allowlist=args.jku_allowlist,
+                server_secret=settings.resolved_secret_key() if args.client_secret else None,
             ),
         )
         print(

@@ -42,6 +42,7 @@ async def add_registration(body: EhrCreate, _admin: AdminDep, runtime: RuntimeDe
             client_secret=body.client_secret.get_secret_value() if body.client_secret else None,
             client_jwks=orjson.dumps(body.client_jwks).decode() if body.client_jwks else None,
             jku_allowlist=body.jku_allowlist,
+            server_secret=runtime.secret,
         )
         out = EhrOut.from_record(record)
     runtime.registry.invalidate()

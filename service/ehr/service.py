@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.ehr.models import EhrRecord
 from service.ehr.registry import ClientAuth, normalize_base
+from service.ehr.sealing import seal
 from service.errors import Conflict, NotFound, Unprocessable
 
 CLIENT_AUTH_METHODS: tuple[ClientAuth, ...] = ("none", "client_secret_basic", "private_key_jwt")
@@ -98,19 +99,27 @@ async def add_ehr(
     client_secret: str | None = None,
     client_jwks: str | None = None,
     jku_allowlist: Sequence[str] = (),
+    server_secret: bytes | None = None,
 ) -> EhrRecord:
     """Register an EHR. Raises Unprocessable on invalid input, Conflict on a duplicate
     (issuer, tenant). `client_auth` defaults from what is given (secret, JWKS or none);
-    private_key_jwt without a client JWKS signs with Bedside's own keys."""
+    private_key_jwt without a client JWKS signs with Bedside's own keys. A client secret is
+    stored sealed under `server_secret` (the runtime's secret; required with a secret)."""
     issuer, tenant_key = _identity(issuer, tenant)
+    resolved_auth = _resolve_client_auth(client_auth, client_secret, client_jwks)
+    stored_secret = None
+    if client_secret:
+        if server_secret is None:
+            raise ValueError("a client secret is stored sealed: pass server_secret")
+        stored_secret = seal(server_secret, client_secret, issuer=issuer, tenant_key=tenant_key)
     record = EhrRecord(
         issuer=issuer,
         tenant_key=tenant_key,
         jwks_url=check_url(jwks_url, "jwks_url"),
         fhir_base=normalize_base(check_url(fhir_base, "fhir_base")) if fhir_base else None,
         client_ids=[c.strip() for c in client_ids if c.strip()],
-        client_auth=_resolve_client_auth(client_auth, client_secret, client_jwks),
-        client_secret=client_secret or None,
+        client_auth=resolved_auth,
+        client_secret=stored_secret,
         client_jwks=_check_client_jwks(client_jwks) if client_jwks else None,
         jku_allowlist=[check_url(url, "jku") for url in jku_allowlist],
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import delete
 
 from service.ehr.models import EhrRecord
+from service.ehr.sealing import seal
 from service.runtime import Runtime
 from service.sim.app import SimConfig
 
@@ -25,7 +26,9 @@ async def register_simulator(runtime: Runtime, config: SimConfig) -> None:
                 fhir_base=config.fhir_base,
                 client_ids=[config.client_id],
                 client_auth=config.client_auth,
-                client_secret=config.client_secret
+                client_secret=seal(
+                    runtime.secret, config.client_secret, issuer=config.issuer, tenant_key=""
+                )
                 if config.client_auth == "client_secret_basic"
                 else None,
             )

@@ -30,7 +30,7 @@ def environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("BEDSIDE_DATABASE_URL", f"sqlite:///{tmp_path / 'doctor.db'}")
     monkeypatch.setenv("BEDSIDE_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("BEDSIDE_PUBLIC_URL", "https://bedside.test")
-    monkeypatch.setattr("service.cards.library.load_library", lambda _dir=None: _Library(3))
+    monkeypatch.setattr("service.cards.library.load_library", lambda _dir=None, **_: _Library(3))
     return tmp_path
 
 
@@ -141,7 +141,7 @@ def test_content_problems(
     assert code == 1
     assert "FAIL  content: content library does not load: ValueError" in out
     assert "unknown field" in out
-    monkeypatch.setattr("service.cards.library.load_library", lambda _dir=None: _Library(0))
+    monkeypatch.setattr("service.cards.library.load_library", lambda _dir=None, **_: _Library(0))
     assert _doctor(capsys)[1].count("content library is empty") == 1
 
 

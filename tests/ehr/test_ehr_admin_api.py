@@ -31,7 +31,7 @@ class _StubLibrary:
 @pytest.fixture(autouse=True)
 def _content_stub(monkeypatch: pytest.MonkeyPatch) -> None:
     """These tests are about the registry, not about content: keep the library out of it."""
-    monkeypatch.setattr("service.cards.library.load_library", lambda _dir=None: _StubLibrary())
+    monkeypatch.setattr("service.cards.library.load_library", lambda _dir=None, **_: _StubLibrary())
 
 
 async def test_add_list_remove(app_client: httpx.AsyncClient) -> None:

@@ -184,8 +184,8 @@ async def test_smart_launch_leaks_no_token(
     tokens = [code, *access_tokens, *id_tokens, *(t.rsplit(".", 1)[1] for t in id_tokens)]
     logs = _logs(caplog, capfd)
     _assert_absent({"logs": logs, "responses+exports": "\n".join(texts)}, [*tokens, secret])
-    # The registration's client secret is stored: it authenticates the token exchange.
-    _assert_absent({"database": database}, tokens)
+    # The registration's client secret is stored sealed (service/ehr/sealing.py).
+    _assert_absent({"database": database}, [*tokens, secret])
 
 
 async def test_outbound_urls_with_patient_ids_are_not_logged(
