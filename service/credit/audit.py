@@ -11,6 +11,29 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.credit.models import AuditEvent
 
 
+def add(
+    session: AsyncSession,
+    *,
+    actor: str,
+    action: str,
+    at: datetime,
+    learner: str | None = None,
+    subject: str | None = None,
+    details: dict[str, object] | None = None,
+) -> None:
+    """Add one audit event to the caller's unit of work; the next flush writes it."""
+    session.add(
+        AuditEvent(
+            at=at,
+            actor=actor,
+            action=action,
+            learner=learner,
+            subject=subject,
+            details=details or {},
+        )
+    )
+
+
 async def record(
     session: AsyncSession,
     *,
@@ -22,15 +45,14 @@ async def record(
     details: dict[str, object] | None = None,
 ) -> None:
     """Append one audit event (flushed with the caller's unit of work)."""
-    session.add(
-        AuditEvent(
-            at=at,
-            actor=actor,
-            action=action,
-            learner=learner,
-            subject=subject,
-            details=details or {},
-        )
+    add(
+        session,
+        actor=actor,
+        action=action,
+        at=at,
+        learner=learner,
+        subject=subject,
+        details=details,
     )
     await session.flush()
 

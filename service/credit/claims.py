@@ -3,6 +3,13 @@
 A claim's fingerprint is (cycle id, learner). The same idempotency key with the same
 fingerprint returns the stored response; with another fingerprint it is 422. A cycle has at
 most one claim whatever the key; an entry at most one reversal.
+
+How a claim stays exactly-once: a retry of a committed claim is answered by one lookup of
+its key, before any lock. Otherwise the learner's profile row is locked (serialising the
+learner's claims, so caps hold) and the cycle is read under the lock. The insert is
+`INSERT ... ON CONFLICT DO NOTHING` against the ledger's unique constraints, which are the
+real guarantee: when it inserts nothing, or when the engine refuses, the request already on
+record (the same key, else the cycle's claim) answers instead, or 422 for a reused key.
 """
 
 from __future__ import annotations
@@ -13,11 +20,11 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.credit import audit, ledger, outbox
-from service.credit.cycles import cycle_facts, own_cycle
+from service.credit.cycles import cycle_facts
 from service.credit.engine import ClaimDecision, evaluate_claim
 from service.credit.errors import ClaimRefused
 from service.credit.exports.xapi import credit_result
-from service.credit.models import LearningCycle, LedgerEntry
+from service.credit.models import LearnerProfile, LearningCycle, LedgerEntry
 from service.credit.rules import CreditRules
 from service.credit.schemas import ClaimResult, LedgerEntryView
 from service.errors import Conflict, NotFound, Unprocessable
@@ -52,15 +59,58 @@ def entry_view(entry: LedgerEntry, rules: CreditRules) -> LedgerEntryView:
     )
 
 
+def _replayed(stored: ledger.StoredRequest, print_: str) -> ClaimResult:
+    """The stored response for a retry; 422 when the key served a different request."""
+    if stored.fingerprint != print_ or stored.kind != "claim":
+        raise Unprocessable("This idempotency key was already used for a different request.")
+    return ClaimResult.model_validate(stored.response)
+
+
 async def _replay(
     session: AsyncSession, learner_key: str, key: str, print_: str
 ) -> ClaimResult | None:
     stored = await ledger.by_key(session, learner_key, key)
-    if stored is None:
-        return None
-    if stored.fingerprint != print_ or stored.kind != "claim":
-        raise Unprocessable("This idempotency key was already used for a different request.")
-    return ClaimResult.model_validate(stored.response)
+    return None if stored is None else _replayed(stored, print_)
+
+
+async def _claimable(
+    session: AsyncSession, learner_key: str, cycle_id: uuid.UUID, key: str, print_: str
+) -> LearningCycle | ClaimResult:
+    """The learner's cycle, or the stored answer when the key was used already (one query).
+    NotFound for an unknown id or another learner's cycle, after the key is checked."""
+    cycle, stored = await ledger.cycle_and_key(session, learner_key, cycle_id, key)
+    if stored is not None:
+        return _replayed(stored, print_)
+    if cycle is None and (replayed := await _replay(session, learner_key, key, print_)):
+        return replayed  # a stored claim of a cycle since pruned
+    if cycle is None or cycle.learner != learner_key:
+        raise NotFound("learning cycle not found")
+    return cycle
+
+
+async def _settled(
+    session: AsyncSession, learner_key: str, key: str, print_: str, cycle_id: uuid.UUID
+) -> ClaimResult | None:
+    """The answer already on record: the key's stored response (422 when the key served
+    another request), else the stored response of the cycle's claim, else None."""
+    if (stored := await _replay(session, learner_key, key, print_)) is not None:
+        return stored
+    response = await ledger.claim_response(session, cycle_id)
+    return None if response is None else ClaimResult.model_validate(response)
+
+
+async def _decide(
+    session: AsyncSession,
+    cycle: LearningCycle,
+    profile: LearnerProfile | None,
+    rules: CreditRules,
+    now: datetime,
+) -> ClaimDecision:
+    """The engine's decision on the cycle; a claimed cycle is refused before caps are
+    counted, so it needs no ledger facts."""
+    facts = [] if cycle.status == "claimed" else await ledger.facts(session, cycle.learner)
+    profession = profile.profession if profile is not None else None
+    return evaluate_claim(cycle_facts(cycle), profession, facts, rules, now)
 
 
 def _claim_entry(
@@ -105,8 +155,9 @@ def _claim_entry(
 async def _record_claim(
     session: AsyncSession, cycle: LearningCycle, entry: LedgerEntry, now: datetime
 ) -> None:
+    """Mark the cycle claimed and add the audit and outbox rows: written by one flush."""
     cycle.status, cycle.claimed_at = "claimed", now
-    await audit.record(
+    audit.add(
         session,
         actor=cycle.learner,
         action="credit.claimed",
@@ -115,7 +166,7 @@ async def _record_claim(
         subject=str(entry.id),
         details={"cycle": str(cycle.id), "credit_type": entry.credit_type, "amount": entry.amount},
     )
-    await outbox.enqueue(
+    await outbox.enqueue(  # flushes the cycle, the audit row and the outbox row together
         session,
         learner=cycle.learner,
         event={
@@ -142,28 +193,24 @@ async def claim(
 ) -> ClaimResult:
     """Claim credit for a cycle, exactly once; retries get the stored response."""
     print_ = ledger.fingerprint("claim", str(cycle_id), learner_key)
-    if (stored := await _replay(session, learner_key, idempotency_key, print_)) is not None:
-        return stored
-    cycle = await own_cycle(session, learner_key, cycle_id)
-    profile = await ledger.lock_learner(session, learner_key)  # serialises this learner's claims
-    if (stored := await _replay(session, learner_key, idempotency_key, print_)) is not None:
-        return stored
-    if (existing := await ledger.claim_of_cycle(session, cycle.id)) is not None:
-        return ClaimResult.model_validate(existing.response)
-    facts = await ledger.facts(session, learner_key)
-    profession = profile.profession if profile is not None else None
-    decision = evaluate_claim(cycle_facts(cycle), profession, facts, rules, now)
-    if not decision.allowed:
-        raise ClaimRefused(decision.refusals)
-    entry, result = _claim_entry(cycle, decision, idempotency_key, print_, now, rules)
-    if not await ledger.insert_once(session, entry):  # lost a race: answer as the winner did
-        stored = await _replay(session, learner_key, idempotency_key, print_)
-        existing = await ledger.claim_of_cycle(session, cycle.id)
-        if stored is None and existing is None:
-            raise Conflict("The claim could not be recorded; please try again.")
-        return stored or ClaimResult.model_validate(existing.response)  # type: ignore[union-attr]
-    await _record_claim(session, cycle, entry, now)
-    return result
+    cycle = await _claimable(session, learner_key, cycle_id, idempotency_key, print_)
+    if isinstance(cycle, ClaimResult):
+        return cycle  # a retry of a committed claim: no lock, no write
+    # serialises this learner's claims, so that the facts below are complete and caps hold;
+    # the cycle was read before it: a stale read ends in the conflict or refusal path below
+    profile = await ledger.lock_learner(session, learner_key)
+    decision = await _decide(session, cycle, profile, rules, now)
+    if decision.allowed:
+        entry, result = _claim_entry(cycle, decision, idempotency_key, print_, now, rules)
+        if await ledger.insert_once(session, entry):
+            await _record_claim(session, cycle, entry, now)
+            return result
+    # refused, or the insert lost a race: a request already on record answers as it did
+    if done := await _settled(session, learner_key, idempotency_key, print_, cycle_id):
+        return done
+    if decision.allowed:
+        raise Conflict("The claim could not be recorded; please try again.")
+    raise ClaimRefused(decision.refusals)
 
 
 def _reversal(original: LedgerEntry, reason: str, now: datetime) -> LedgerEntry:

@@ -1,23 +1,37 @@
 """The ledger repository: append-only entries and the exactly-once insert.
 
 Exactly-once rests on the database: UNIQUE (learner, idempotency_key), UNIQUE
-(claim_cycle_id) and UNIQUE (reverses_id). `insert_once` tries the insert inside a
-savepoint; on a unique violation (a concurrent or earlier duplicate) the savepoint is rolled
-back and the caller re-reads the stored entry and returns its stored response. On
-PostgreSQL, READ COMMITTED makes the re-read see the winner's committed row.
+(claim_cycle_id) and UNIQUE (reverses_id). `insert_once` is one `INSERT ... ON CONFLICT DO
+NOTHING RETURNING id` (PostgreSQL and SQLite): when a concurrent or earlier duplicate holds
+one of those keys it inserts nothing and returns False, and the caller re-reads the stored
+entry and returns its stored response. On PostgreSQL the insert waits for a concurrent
+uncommitted duplicate, and READ COMMITTED makes the re-read see the winner's committed row.
 """
 
 from __future__ import annotations
 
 import hashlib
 import uuid
+from dataclasses import dataclass
+from typing import Any, cast
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Insert, Table, and_, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.credit.engine import LedgerFact
-from service.credit.models import LearnerProfile, LedgerEntry
+from service.credit.models import LearnerProfile, LearningCycle, LedgerEntry
+
+_LEDGER = cast(Table, LedgerEntry.__table__)  # a mapped class's table is a Table
+
+
+@dataclass(frozen=True)
+class StoredRequest:
+    """What an idempotency key already produced: enough to replay or refuse a retry."""
+
+    kind: str
+    fingerprint: str
+    response: dict[str, object]
 
 
 def fingerprint(*parts: str) -> str:
@@ -25,18 +39,40 @@ def fingerprint(*parts: str) -> str:
     return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
 
-async def by_key(session: AsyncSession, learner: str, key: str) -> LedgerEntry | None:
-    """The entry a learner's idempotency key already produced, if any."""
-    query = select(LedgerEntry).where(
+async def by_key(session: AsyncSession, learner: str, key: str) -> StoredRequest | None:
+    """What a learner's idempotency key already produced, if anything (no full entry)."""
+    query = select(LedgerEntry.kind, LedgerEntry.fingerprint, LedgerEntry.response).where(
         LedgerEntry.learner == learner, LedgerEntry.idempotency_key == key
     )
-    return (await session.scalars(query)).one_or_none()
+    row = (await session.execute(query)).one_or_none()
+    return None if row is None else StoredRequest(row.kind, row.fingerprint, row.response)
 
 
-async def claim_of_cycle(session: AsyncSession, cycle_id: uuid.UUID) -> LedgerEntry | None:
-    """The claim entry of a cycle, if it was claimed."""
-    query = select(LedgerEntry).where(LedgerEntry.claim_cycle_id == cycle_id)
-    return (await session.scalars(query)).one_or_none()
+async def cycle_and_key(
+    session: AsyncSession, learner: str, cycle_id: uuid.UUID, key: str
+) -> tuple[LearningCycle | None, StoredRequest | None]:
+    """A cycle (whoever's it is) and what the learner's idempotency key already produced,
+    in one query; (None, None) for an unknown cycle, whatever the key."""
+    query = (
+        select(LearningCycle, LedgerEntry.kind, LedgerEntry.fingerprint, LedgerEntry.response)
+        .outerjoin(
+            LedgerEntry,
+            and_(LedgerEntry.learner == learner, LedgerEntry.idempotency_key == key),
+        )
+        .where(LearningCycle.id == cycle_id)
+    )
+    row = (await session.execute(query)).one_or_none()
+    if row is None:
+        return None, None
+    cycle, kind, print_, response = row
+    return cycle, None if kind is None else StoredRequest(kind, print_, response)
+
+
+async def claim_response(session: AsyncSession, cycle_id: uuid.UUID) -> dict[str, object] | None:
+    """The stored response of a cycle's claim, if it was claimed."""
+    query = select(LedgerEntry.response).where(LedgerEntry.claim_cycle_id == cycle_id)
+    response: dict[str, object] | None = (await session.execute(query)).scalar_one_or_none()
+    return response
 
 
 async def reversal_of(session: AsyncSession, entry_id: uuid.UUID) -> LedgerEntry | None:
@@ -60,10 +96,14 @@ async def entries(session: AsyncSession, learner: str | None = None) -> list[Led
 
 
 async def facts(session: AsyncSession, learner: str) -> list[LedgerFact]:
-    """The learner's ledger as the rules engine sees it (reversals negative)."""
+    """The learner's ledger as the rules engine sees it (reversals negative): only the three
+    columns the engine reads, never the stored responses."""
+    query = select(LedgerEntry.credit_type, LedgerEntry.amount, LedgerEntry.earned_at).where(
+        LedgerEntry.learner == learner
+    )
+    rows = (await session.execute(query)).all()
     return [
-        LedgerFact(e.credit_type, e.amount, e.earned_at.date())
-        for e in await entries(session, learner)
+        LedgerFact(credit_type, amount, earned_at.date()) for credit_type, amount, earned_at in rows
     ]
 
 
@@ -74,12 +114,24 @@ async def lock_learner(session: AsyncSession, learner: str) -> LearnerProfile | 
     return (await session.scalars(query)).one_or_none()
 
 
+def _insert_ignoring_duplicates(dialect: str, values: dict[str, Any]) -> Insert:
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING id, in the session's dialect."""
+    if dialect == "sqlite":
+        return (
+            sqlite.insert(_LEDGER).values(values).on_conflict_do_nothing().returning(_LEDGER.c.id)
+        )
+    return (
+        postgresql.insert(_LEDGER).values(values).on_conflict_do_nothing().returning(_LEDGER.c.id)
+    )
+
+
 async def insert_once(session: AsyncSession, entry: LedgerEntry) -> bool:
-    """Insert an entry inside a savepoint; False when a unique constraint says it exists."""
-    try:
-        async with session.begin_nested():
-            session.add(entry)
-            await session.flush()
-    except IntegrityError:
-        return False
-    return True
+    """Insert an entry (not added to the session); False when a unique constraint says it
+    exists already. One statement: no savepoint, no flush; unset columns take their defaults."""
+    values = {
+        column.key: value
+        for column in _LEDGER.columns
+        if (value := getattr(entry, column.key)) is not None
+    }
+    statement = _insert_ignoring_duplicates(session.get_bind().dialect.name, values)
+    return (await session.execute(statement)).first() is not None
