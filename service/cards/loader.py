@@ -20,6 +20,7 @@ import orjson
 import pydantic
 import yaml
 
+from service.cards import frontmatter
 from service.cards import model as content_model
 from service.cards.checks import Loc, ParsedItem, check_items, check_terminology
 from service.cards.frontmatter import LineMap, load_yaml, parse_item, split_front_matter
@@ -137,10 +138,12 @@ def _lazy_line_of(path: Path) -> Callable[[Loc], int]:
 
 def _cache_path(content_dir: Path, cache_dir: Path) -> Path:
     """The cache file of this exact library: named by a digest of every item file's path,
-    size and modification time, and of the content model and pydantic version, so that any
-    edit (or a new schema) makes a new name and a stale cache is never read."""
+    size and modification time, and of the code that parses them (content model, front
+    matter, pydantic version), so that any edit or upgrade makes a new name and a stale cache
+    is never read."""
     digest = hashlib.sha256()
-    digest.update(Path(content_model.__file__).read_bytes())
+    for module in (content_model, frontmatter):
+        digest.update(Path(module.__file__ or "").read_bytes())
     digest.update(pydantic.VERSION.encode())
     for path in sorted((content_dir / "items").rglob("*.md")):
         stat = path.stat()
