@@ -129,7 +129,7 @@ async def _stages(
 
     def render() -> Any:
         cards, _records = hooks._render(
-            runtime, service, call.request, caller, learner, chosen, now
+            runtime, service, call.request.hook_instance, caller, learner, chosen, now
         )
         return CardsResponse.model_validate({"cards": cards}).to_wire()
 

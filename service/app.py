@@ -103,9 +103,16 @@ def create_app(settings: Settings | None = None, *, migrate: bool = False) -> Fa
         # the garbage collector's generations (halves GC cost on large hook bodies).
         gc.collect()
         gc.freeze()
+        # A hook body parses into thousands of young objects; with the default gen0 threshold
+        # (700) collections run mid-call and promote the in-flight bodies of concurrent calls
+        # into older generations, which every later pass rescans. 50 KB bodies, 16 connections:
+        # 2.7-3.0 ms CPU per call instead of 2.8-3.6 ms.
+        thresholds = gc.get_threshold()
+        gc.set_threshold(10_000, 20, 20)
         try:
             yield
         finally:
+            gc.set_threshold(*thresholds)
             for task in background:
                 task.cancel()
             await asyncio.gather(*background, return_exceptions=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import orjson
@@ -15,6 +15,7 @@ from service.cards import (
     ContentItem,
     FatiguePolicy,
     Match,
+    PatientFacts,
     choose,
     facts_from_resources,
     render_card,
@@ -104,10 +105,23 @@ def gather_resources(prefetch: dict[str, Any]) -> list[dict[str, Any]]:
     return resources
 
 
-async def handle_hook(
-    runtime: Runtime, service: ServiceDefinition, body: bytes, caller: VerifiedCaller
-) -> dict[str, Any]:
-    """Answer one CDS Hooks call: parse, complete prefetch, match, rank, render, remember."""
+@dataclass(frozen=True, slots=True)
+class PatientCall:
+    """What a call leaves once its body is read: the patient as facts and a few ids."""
+
+    facts: PatientFacts
+    user_id: str
+    hook_instance: str
+
+
+async def read_call(
+    runtime: Runtime, service: ServiceDefinition, body: bytes, caller: VerifiedCaller, at: date
+) -> PatientCall:
+    """Parse the body, complete the prefetch and reduce the patient to facts. The parsed body
+    (thousands of dicts and lists for a large prefetch) is freed when this returns, before the
+    call's database await: alive across that await, it survived young-generation collections
+    under concurrency and every older-generation pass rescanned it (measured: ~30% of a
+    50 KB call's CPU went to the garbage collector)."""
     call = parse_call(body, service)
     request, context = call.request, call.context
     prefetch = await complete_prefetch(
@@ -119,13 +133,19 @@ async def handle_hook(
         deadline_seconds=runtime.settings.fetch_deadline_seconds,
         breaker=_breaker,
     )
-    now = runtime.clock()
     draft_orders = resources_from_bundle(getattr(context, "draft_orders", None) or {})
-    facts = facts_from_resources(
-        gather_resources(prefetch), at=now.date(), draft_orders=draft_orders
-    )
+    facts = facts_from_resources(gather_resources(prefetch), at=at, draft_orders=draft_orders)
+    return PatientCall(facts, context.user_id, request.hook_instance)
+
+
+async def handle_hook(
+    runtime: Runtime, service: ServiceDefinition, body: bytes, caller: VerifiedCaller
+) -> dict[str, Any]:
+    """Answer one CDS Hooks call: parse, complete prefetch, match, rank, render, remember."""
+    now = runtime.clock()
+    patient = await read_call(runtime, service, body, caller, now.date())
     learner = learner_key(
-        runtime.secret, caller.registration.issuer, caller.tenant, context.user_id
+        runtime.secret, caller.registration.issuer, caller.tenant, patient.user_id
     )
     async with runtime.engine.connect() as connection:
         state = await load_learner_state(
@@ -139,9 +159,9 @@ async def handle_hook(
         max_cards=runtime.settings.max_cards, repeat_window_days=runtime.settings.repeat_window_days
     )
     chosen = choose(
-        runtime.content, facts, state, policy, hook=service.hook, at=now.date(), now=now
+        runtime.content, patient.facts, state, policy, hook=service.hook, at=now.date(), now=now
     )
-    cards, records = _render(runtime, service, request, caller, learner, chosen, now)
+    cards, records = _render(runtime, service, patient.hook_instance, caller, learner, chosen, now)
     runtime.recorder.record(records)
     return CardsResponse.model_validate({"cards": cards}).to_wire()
 
@@ -149,7 +169,7 @@ async def handle_hook(
 def _render(
     runtime: Runtime,
     service: ServiceDefinition,
-    request: HookRequest,
+    hook_instance: str,
     caller: VerifiedCaller,
     learner: str,
     chosen: list[Match],
@@ -181,7 +201,7 @@ def _render(
                 learner=learner,
                 service_id=service.id,
                 hook=service.hook,
-                hook_instance=request.hook_instance,
+                hook_instance=hook_instance,
                 issuer=caller.registration.issuer,
                 tenant=caller.tenant,
                 issued_at=now,
