@@ -91,8 +91,8 @@ def load_library(
 ) -> ContentLibrary:
     """Read, validate and compile a content library (None = the bundled one). Raises
     `ContentError` listing `file:line: message` for every error; warnings (items expiring
-    within 60 days of `today`) are kept on `library.warnings`. `cache_dir` keeps the parsed
-    items between starts (see `loader.read_items_cached`)."""
+    within 60 days of `today`) are kept on `library.warnings`. `cache_dir` keeps the
+    checked library between starts (see `loader.read_library`)."""
     from service.cards.loader import read_library
 
     loaded = read_library(content_dir or BUNDLED_DIR, today=today, cache_dir=cache_dir)

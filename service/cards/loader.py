@@ -10,20 +10,19 @@ from __future__ import annotations
 import gc
 import hashlib
 import os
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from types import MappingProxyType
 
-import orjson
 import pydantic
 import yaml
 
-from service.cards import frontmatter
+from service.cards import checks, frontmatter
 from service.cards import model as content_model
-from service.cards.checks import Loc, ParsedItem, check_items, check_terminology
-from service.cards.frontmatter import LineMap, load_yaml, parse_item, split_front_matter
+from service.cards import terminology as terminology_module
+from service.cards.checks import ParsedItem, check_items, check_terminology
+from service.cards.frontmatter import load_yaml, parse_item
 from service.cards.issues import ContentError, Issue
 from service.cards.model import ContentItem, PartsTable, share_equal_parts
 from service.cards.terminology import (
@@ -126,53 +125,37 @@ def read_items(content_dir: Path) -> tuple[list[ParsedItem], list[Issue]]:
     return parsed, issues
 
 
-def _lazy_line_of(path: Path) -> Callable[[Loc], int]:
-    """Where a field is, found only when an issue needs it (the file is read again)."""
-
-    def line_of(loc: Loc) -> int:
-        parts = split_front_matter(path.read_text(encoding="utf-8"))
-        return LineMap(parts[0], first_line=2).line_of(loc) if parts else 1
-
-    return line_of
-
-
-def _cache_path(content_dir: Path, cache_dir: Path) -> Path:
-    """The cache file of this exact library: named by a digest of every item file's path,
-    size and modification time, and of the code that parses them (content model, front
-    matter, pydantic version), so that any edit or upgrade makes a new name and a stale cache
-    is never read."""
-    digest = hashlib.sha256()
-    for module in (content_model, frontmatter):
+def _cache_path(content_dir: Path, cache_dir: Path, today: date | None) -> Path:
+    """The cache file of this exact library: named by a digest of every file it is read from
+    (items, value sets, terminology; path, size, modification time), of the code that reads
+    and checks them and of `today` (expiry checks), so that any edit or upgrade makes a new
+    name and a stale cache is never read."""
+    digest = hashlib.sha256(f"{pydantic.VERSION}\0{today}\n".encode())
+    for module in (content_model, frontmatter, checks, terminology_module):
         digest.update(Path(module.__file__ or "").read_bytes())
-    digest.update(pydantic.VERSION.encode())
-    for path in sorted((content_dir / "items").rglob("*.md")):
+    sources = [content_dir]
+    if not (content_dir / "terminology").is_dir():
+        sources.append(BUNDLED_DIR / "terminology")
+    for path in sorted(p for source in sources for p in source.rglob("*") if p.is_file()):
         stat = path.stat()
         digest.update(f"{path}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
     return cache_dir / f"library-{digest.hexdigest()[:32]}.jsonl"
 
 
-def _read_cached(cache: Path) -> list[ParsedItem] | None:
-    # One line per item: `file` as a JSON string, a tab, the item as JSON (parsed one by one,
-    # which keeps the start-up peak low; one 10 MB document costs ~40 MB more at its peak).
+def _read_cached(cache: Path) -> tuple[ContentItem, ...] | None:
+    # One item per line, parsed one by one: one 10 MB document costs ~40 MB more at its peak.
     try:
         lines = cache.read_bytes().splitlines()
-        parsed: list[ParsedItem] = []
         parts = PartsTable()
-        for line in lines:
-            file_json, item_json = line.split(b"\t", 1)
-            file = orjson.loads(file_json)
-            item = share_equal_parts(ContentItem.model_validate_json(item_json), parts)
-            parsed.append(ParsedItem(item, file, _lazy_line_of(Path(file))))
-    except (OSError, ValueError):  # absent, unreadable or of another format: parse the files
+        return tuple(
+            share_equal_parts(ContentItem.model_validate_json(line), parts) for line in lines
+        )
+    except (OSError, ValueError):  # absent, unreadable or of another format: read the files
         return None
-    return parsed
 
 
-def _write_cache(cache: Path, parsed: list[ParsedItem]) -> None:
-    lines = [
-        orjson.dumps(entry.file) + b"\t" + entry.item.model_dump_json(exclude_unset=True).encode()
-        for entry in parsed
-    ]
+def _write_cache(cache: Path, items: tuple[ContentItem, ...]) -> None:
+    lines = [item.model_dump_json(exclude_unset=True).encode() for item in items]
     try:
         cache.parent.mkdir(parents=True, exist_ok=True)
         for old in cache.parent.glob("library-*.jsonl"):
@@ -181,39 +164,28 @@ def _write_cache(cache: Path, parsed: list[ParsedItem]) -> None:
         partial.write_bytes(b"\n".join(lines))
         os.replace(partial, cache)
     except OSError:
-        pass  # a read-only data directory only costs the next start the parse
-
-
-def read_items_cached(content_dir: Path, cache_dir: Path) -> tuple[list[ParsedItem], list[Issue]]:
-    """`read_items`, served from a JSON-lines cache of the validated items when no file changed.
-    Only a library that parsed without any issue is cached, so a hit has none to report."""
-    cache = _cache_path(content_dir, cache_dir)
-    if (parsed := _read_cached(cache)) is not None:
-        return parsed, []
-    parsed, issues = read_items(content_dir)
-    if not issues:
-        _write_cache(cache, parsed)
-    return parsed, issues
+        pass  # a read-only data directory only costs the next start the reading
 
 
 def read_library(
     content_dir: Path, *, today: date | None = None, cache_dir: Path | None = None
 ) -> LoadedLibrary:
     """Read and check a library folder. Never raises for content problems: they are issues
-    (a missing folder is an error issue too). With `cache_dir`, the parsed items come from a
-    cache there when no item file changed (start-up of a large library: YAML parsing is
-    ~90% of reading); the checks always run."""
+    (a missing folder is an error issue too). With `cache_dir`, a library that read without
+    any issue (error or warning) is kept there as validated items, and the next read of the
+    same files skips parsing and checks (start-up of a large library: YAML parsing is ~90% of
+    reading, the checks most of the rest)."""
     if not content_dir.is_dir():
         issue = Issue(str(content_dir), 0, "content library folder not found")
         return LoadedLibrary((), Terminology(), (issue,))
     terminology, issues, files = read_terminology(content_dir)
+    cache = None if cache_dir is None else _cache_path(content_dir, cache_dir, today)
     collecting = gc.isenabled()
     gc.disable()  # parsing allocates only long-lived objects; see ContentLibrary
     try:
-        if cache_dir is None:
-            parsed, found = read_items(content_dir)
-        else:
-            parsed, found = read_items_cached(content_dir, cache_dir)
+        if cache is not None and not issues and (cached := _read_cached(cache)) is not None:
+            return LoadedLibrary(cached, terminology)
+        parsed, found = read_items(content_dir)
     finally:
         if collecting:
             gc.enable()
@@ -222,4 +194,6 @@ def read_library(
     issues += check_items(parsed, terminology, today)
     error_files = {issue.file for issue in issues if issue.severity == "error"}
     items = tuple(entry.item for entry in parsed if entry.file not in error_files)
+    if cache is not None and not issues:
+        _write_cache(cache, items)
     return LoadedLibrary(items, terminology, tuple(sorted(issues)))

@@ -1,5 +1,6 @@
-"""The start-up cache of parsed items: a hit gives exactly what parsing the files gives, any
-edit is seen, a broken cache is ignored, and a library with problems is never cached."""
+"""The start-up cache of a checked library: a hit gives exactly what reading the files gives,
+without parsing or checking them again; any edit (items, value sets, terminology) or another
+`today` is seen, a broken cache is ignored, and a library with any issue is never cached."""
 
 from __future__ import annotations
 
@@ -19,10 +20,9 @@ def _cache_files(cache: Path) -> list[Path]:
     return sorted(cache.glob("library-*.jsonl"))
 
 
-def test_a_hit_equals_parsing_the_files(tmp_path: Path) -> None:
+def test_a_hit_equals_reading_the_files(tmp_path: Path) -> None:
     library = write_library(
-        tmp_path / "lib",
-        [item_data(id="first-item"), item_data(id="second-item", expires=date(2026, 3, 1))],
+        tmp_path / "lib", [item_data(id="first-item"), item_data(id="second-item")]
     )
     cache = tmp_path / "cache"
     fresh = read_library(library, today=date(2026, 2, 1))
@@ -30,9 +30,21 @@ def test_a_hit_equals_parsing_the_files(tmp_path: Path) -> None:
     assert len(_cache_files(cache)) == 1
     hit = read_library(library, today=date(2026, 2, 1), cache_dir=cache)
     assert hit.items == first.items == fresh.items
-    # the checks still run on a hit, with line numbers found in the file on demand
-    assert hit.issues == fresh.issues
-    assert any("expires" in issue.message and issue.line > 1 for issue in hit.warnings)
+    assert hit.terminology == fresh.terminology
+    assert hit.issues == fresh.issues == ()
+
+
+def test_a_library_with_warnings_is_not_cached(tmp_path: Path) -> None:
+    library = write_library(tmp_path / "lib", [item_data(id="soon", expires=date(2026, 3, 1))])
+    cache = tmp_path / "cache"
+    for _ in range(2):
+        loaded = read_library(library, today=date(2026, 2, 1), cache_dir=cache)
+        assert any("expires" in issue.message and issue.line > 1 for issue in loaded.warnings)
+    assert _cache_files(cache) == []
+    # another day, no warning: cached under that day's name
+    read_library(library, today=date(2025, 1, 1), cache_dir=cache)
+    assert len(_cache_files(cache)) == 1
+    assert read_library(library, today=date(2026, 2, 1), cache_dir=cache).warnings
 
 
 def test_a_hit_does_not_parse_yaml(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -44,6 +56,7 @@ def test_a_hit_does_not_parse_yaml(tmp_path: Path, monkeypatch: pytest.MonkeyPat
         raise AssertionError("parsed the files despite a valid cache")
 
     monkeypatch.setattr(loader, "parse_item", refuse)
+    monkeypatch.setattr(loader, "check_items", refuse)
     assert [item.id for item in read_library(library, cache_dir=cache).items] == ["only-item"]
 
 
@@ -68,12 +81,27 @@ def test_a_new_file_is_seen(tmp_path: Path) -> None:
     assert ids == {"first-item", "added-item"}
 
 
+def test_a_value_set_edit_is_seen(tmp_path: Path) -> None:
+    spec = {"conditions": {"any_of": {"valuesets": ["vs-diabetes"]}}}
+    library = write_library(
+        tmp_path / "lib",
+        [item_data(id="vs-item", applies=spec)],
+        valuesets={"vs-diabetes": {"snomed": ["44054006"]}},
+    )
+    cache = tmp_path / "cache"
+    assert read_library(library, cache_dir=cache).errors == ()
+    write_library(library, [], valuesets={"vs-other": {"snomed": ["44054006"]}})
+    (library / "valuesets" / "vs-diabetes.yaml").unlink()
+    errors = read_library(library, cache_dir=cache).errors
+    assert any("vs-diabetes" in issue.message for issue in errors)
+
+
 def test_a_corrupt_cache_is_ignored_and_rewritten(tmp_path: Path) -> None:
     library = write_library(tmp_path / "lib", [item_data(id="only-item")])
     cache = tmp_path / "cache"
     read_library(library, cache_dir=cache)
     (written,) = _cache_files(cache)
-    written.write_bytes(b'"x.md"\t{"id": "Not An Id"}')
+    written.write_bytes(b'{"id": "Not An Id"}')
     assert [item.id for item in read_library(library, cache_dir=cache).items] == ["only-item"]
     assert b"only-item" in written.read_bytes()
 
