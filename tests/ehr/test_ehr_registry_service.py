@@ -96,6 +96,30 @@ async def test_client_auth_rules(sessions: async_sessionmaker[AsyncSession]) -> 
             await service.add_ehr(session, **base, client_jwks='{"keys": [{"kty": "oct"}]}')
         with pytest.raises(Unprocessable):
             await service.add_ehr(session, **base, client_auth="magic")
+        with pytest.raises(ValueError, match="sealed"):  # never stored in clear by mistake
+            await service.add_ehr(session, **base, client_secret="s")
+
+
+async def test_a_client_secret_is_stored_sealed(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    from service.ehr.sealing import is_sealed, unseal
+
+    key = b"a-server-secret-for-this-test-0123456789abcdef"
+    async with transaction(sessions) as session:
+        record = await service.add_ehr(
+            session,
+            issuer="https://ehr.example.org",
+            jwks_url="https://ehr.example.org/j",
+            tenant="t1",
+            client_secret="the-secret",
+            server_secret=key,
+        )
+    assert record.client_secret is not None
+    assert is_sealed(record.client_secret)
+    assert "the-secret" not in record.client_secret
+    opened = unseal(key, record.client_secret, issuer="https://ehr.example.org", tenant_key="t1")
+    assert opened == "the-secret"
 
 
 async def test_remove(sessions: async_sessionmaker[AsyncSession]) -> None:
