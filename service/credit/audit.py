@@ -21,7 +21,8 @@ def add(
     subject: str | None = None,
     details: dict[str, object] | None = None,
 ) -> None:
-    """Add one audit event to the caller's unit of work; the next flush writes it."""
+    """Add one audit event to the caller's unit of work (written by its next flush or its
+    commit, so the event and the change it records commit or roll back together)."""
     session.add(
         AuditEvent(
             at=at,
@@ -32,29 +33,6 @@ def add(
             details=details or {},
         )
     )
-
-
-async def record(
-    session: AsyncSession,
-    *,
-    actor: str,
-    action: str,
-    at: datetime,
-    learner: str | None = None,
-    subject: str | None = None,
-    details: dict[str, object] | None = None,
-) -> None:
-    """Append one audit event (flushed with the caller's unit of work)."""
-    add(
-        session,
-        actor=actor,
-        action=action,
-        at=at,
-        learner=learner,
-        subject=subject,
-        details=details,
-    )
-    await session.flush()
 
 
 async def events(session: AsyncSession, learner: str | None = None) -> list[AuditEvent]:

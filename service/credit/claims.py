@@ -257,7 +257,7 @@ async def reverse_entry(
     if done is None:
         reversal = _reversal(original, reason, now)
         if await ledger.insert_once(session, reversal):
-            await audit.record(
+            audit.add(
                 session,
                 actor=actor,
                 action="credit.reversed",

@@ -136,7 +136,7 @@ async def open_badge_credential(
         public_url=public_url,
         issued=now,
     )
-    await audit.record(
+    audit.add(
         session,
         actor=learner_key,
         action="export.badge",
@@ -198,7 +198,7 @@ async def transcript_credential(
     document = transcript_document(
         badges, learner_key=learner_key, name=name, rules=rules, public_url=public_url, issued=now
     )
-    await audit.record(
+    audit.add(
         session,
         actor=learner_key,
         action="export.transcript-credential",

@@ -82,7 +82,7 @@ async def update_profile(
             changed.append(field)
     if changed:
         row.updated_at = now
-        await audit.record(
+        audit.add(
             session,
             actor=learner_key,
             action="profile.updated",

@@ -83,7 +83,7 @@ async def annual_report(
         summary_rows(year, entries),
         completion_rows(entries, learners, rules),
     )
-    await audit.record(
+    audit.add(
         session,
         actor=actor,
         action="export.report",

@@ -73,7 +73,7 @@ async def prune(session: AsyncSession, *, before: date, now: datetime, actor: st
         await session.execute(delete(XapiOutboxItem).where(XapiOutboxItem.created_at < cutoff))
     )
     report = PruneReport(entries, cycles, events, items)
-    await audit.record(
+    audit.add(
         session,
         actor=actor,
         action="retention.pruned",

@@ -78,7 +78,7 @@ def entries_csv(entries: list[LedgerEntryView]) -> str:
 async def export_csv(session: AsyncSession, learner_key: str, rules: CreditRules) -> str:
     """The learner's ledger as CSV (audited)."""
     entries = await list_entries(session, learner_key, rules)
-    await audit.record(
+    audit.add(
         session,
         actor=learner_key,
         action="export.csv",
@@ -94,7 +94,7 @@ async def xapi_statements(
 ) -> list[dict[str, Any]]:
     """The learner's xAPI 1.0.3 statements (launched, answered, completed, earned)."""
     events = await outbox.learner_events(session, learner_key)
-    await audit.record(
+    audit.add(
         session,
         actor=learner_key,
         action="export.xapi",
@@ -167,7 +167,7 @@ async def certificate_pdf(
         topics=sorted({e.topic for e in entries}),
     )
     subject = str(entry_id) if entry_id else str(year)
-    await audit.record(
+    audit.add(
         session,
         actor=learner_key,
         action="export.certificate",
