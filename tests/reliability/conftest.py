@@ -171,3 +171,23 @@ async def app_with_fhir(reliability_settings: Settings) -> AsyncIterator[AppUnde
     """The app, with an EHR whose JWKS and FHIR base are a FakeFhirServer on loopback."""
     async with running_app(reliability_settings) as under_test:
         yield under_test
+
+
+async def make_outbox_due(settings: Settings) -> None:
+    """Skip the LRS retry backoff: every unsent xAPI statement becomes due now."""
+    from sqlalchemy import update
+
+    from service.credit.models import XapiOutboxItem
+    from service.db.base import utcnow
+    from service.db.engine import make_engine, make_sessionmaker, transaction
+
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        async with transaction(make_sessionmaker(engine)) as session:
+            await session.execute(
+                update(XapiOutboxItem)
+                .where(XapiOutboxItem.sent_at.is_(None))
+                .values(next_attempt_at=utcnow())
+            )
+    finally:
+        await engine.dispose()

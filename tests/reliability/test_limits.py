@@ -20,7 +20,7 @@ from service.db.engine import make_engine, make_sessionmaker, transaction
 from service.hooks.jwks import FETCH_TIMEOUT
 from service.settings import Settings
 from tests.hooks.jwt_factory import FakeEhr
-from tests.reliability.conftest import SLACK, AppUnderTest, running_app
+from tests.reliability.conftest import SLACK, AppUnderTest, make_outbox_due, running_app
 from tests.reliability.fake_fhir import fake_fhir_server
 from tests.reliability.hostile import valid_body
 
@@ -196,24 +196,6 @@ async def test_a_down_lrs_loses_no_statement(
     assert report.failed == 3
     async with fake_fhir_server("ok") as lrs:  # the LRS is back: everything goes through
         configured = settings.model_copy(update={"lrs_url": f"http://127.0.0.1:{lrs.port}/lrs"})
-        await _force_due(configured)
+        await make_outbox_due(configured)
         report = await run_push(configured)
     assert report.sent == 3
-
-
-async def _force_due(settings: Settings) -> None:
-    """Skip the retry backoff: make every unsent statement due now."""
-    from sqlalchemy import update
-
-    from service.credit.models import XapiOutboxItem
-
-    engine = make_engine(settings.resolved_database_url)
-    try:
-        async with transaction(make_sessionmaker(engine)) as session:
-            await session.execute(
-                update(XapiOutboxItem)
-                .where(XapiOutboxItem.sent_at.is_(None))
-                .values(next_attempt_at=utcnow())
-            )
-    finally:
-        await engine.dispose()

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from service.credit import outbox
 from service.credit.jobs import run_push
@@ -30,7 +30,7 @@ from service.keys import load_signing_keys
 from service.settings import Settings
 from service.shared_state import MemoryState
 from smart_app import oauth
-from tests.reliability.conftest import SLACK
+from tests.reliability.conftest import SLACK, make_outbox_due
 from tests.reliability.fake_fhir import fake_fhir_server, refused_base
 
 DEADLINE = 0.5  # the shortened deadline under test
@@ -181,21 +181,7 @@ async def test_trickling_lrs_cannot_hold_the_push_and_loses_nothing(
     assert all(row.last_error and "LRS unreachable" in row.last_error for row in rows)
     async with fake_fhir_server("ok") as lrs:  # the LRS is back: everything goes through
         configured = settings.model_copy(update={"lrs_url": f"http://127.0.0.1:{lrs.port}/lrs"})
-        await _make_everything_due(configured)
+        await make_outbox_due(configured)
         report = await run_push(configured)
     assert report.sent == 3
     assert len(lrs.bodies) == 1  # one batch
-
-
-async def _make_everything_due(settings: Settings) -> None:
-    """Skip the retry backoff."""
-    engine = make_engine(settings.resolved_database_url)
-    try:
-        async with transaction(make_sessionmaker(engine)) as session:
-            await session.execute(
-                update(XapiOutboxItem)
-                .where(XapiOutboxItem.sent_at.is_(None))
-                .values(next_attempt_at=utcnow())
-            )
-    finally:
-        await engine.dispose()
