@@ -19,6 +19,7 @@ from sqlalchemy import text
 from service import __version__
 from service.app_context import AppContextSigner
 from service.db.base import utcnow
+from service.db.changes import on_learners_changed
 from service.db.engine import make_engine, make_sessionmaker
 from service.ehr.registry import EhrRegistry
 from service.errors import BedsideError, Unauthorized
@@ -39,6 +40,7 @@ async def build_runtime(settings: Settings) -> Runtime:
     from service.cards.library import load_library
     from service.credit.rules import load_rules
     from service.hooks.auth import EhrJwtVerifier
+    from service.hooks.learner_cache import LearnerStates
     from service.hooks.recorder import CardRecorder
 
     engine = make_engine(settings.resolved_database_url)
@@ -48,6 +50,8 @@ async def build_runtime(settings: Settings) -> Runtime:
     # follow_redirects stays False: an access token must never follow a redirect.
     http = httpx.AsyncClient(follow_redirects=False, timeout=httpx.Timeout(5.0, connect=2.0))
     registry = EhrRegistry(sessions)
+    learner_states = LearnerStates(state, ttl_seconds=settings.learner_state_cache_seconds)
+    on_learners_changed(sessions, learner_states.changed)
     return Runtime(
         settings=settings,
         engine=engine,
@@ -63,7 +67,8 @@ async def build_runtime(settings: Settings) -> Runtime:
         jwt=EhrJwtVerifier(
             settings=settings, registry=registry, state=state, http=http, sessions=sessions
         ),
-        recorder=CardRecorder(sessions),
+        recorder=CardRecorder(sessions, on_flushed=learner_states.announce),
+        learner_states=learner_states,
         clock=_clinical_clock(settings),
     )
 
@@ -78,6 +83,7 @@ def _clinical_clock(settings: Settings) -> Callable[[], datetime]:
 
 async def close_runtime(runtime: Runtime) -> None:
     await runtime.recorder.close()
+    await runtime.learner_states.close()
     await runtime.http.aclose()
     await runtime.state.close()
     await runtime.engine.dispose()
@@ -141,13 +147,16 @@ def create_app(settings: Settings | None = None, *, migrate: bool = False) -> Fa
 
 
 def _start_background_jobs(runtime: Runtime) -> list[asyncio.Task[None]]:
-    """Periodic work of a worker: the xAPI outbox push, when an LRS is configured."""
-    if not runtime.settings.lrs_url:
-        return []
-    from service.credit.jobs import push_periodically
+    """Background work of a worker: other workers' learner-state announcements and, when an
+    LRS is configured, the xAPI outbox push."""
+    loop = asyncio.get_running_loop()
+    tasks = [loop.create_task(runtime.learner_states.follow())]
+    if runtime.settings.lrs_url:
+        from service.credit.jobs import push_periodically
 
-    job = push_periodically(runtime.settings, runtime.sessions, runtime.http)
-    return [asyncio.get_running_loop().create_task(job)]
+        job = push_periodically(runtime.settings, runtime.sessions, runtime.http)
+        tasks.append(loop.create_task(job))
+    return tasks
 
 
 def _include_routers(app: FastAPI) -> None:

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from service.cards.library import ContentLibrary
     from service.credit.rules import CreditRules
     from service.hooks.auth import EhrJwtVerifier
+    from service.hooks.learner_cache import LearnerStates
     from service.hooks.recorder import CardRecorder
 
 
@@ -39,6 +40,7 @@ class Runtime:
     credit_rules: CreditRules
     jwt: EhrJwtVerifier
     recorder: CardRecorder
+    learner_states: LearnerStates
     # The clinical clock: the date patients are evaluated at (frozen for demos over
     # synthetic data; never used for token lifetimes).
     clock: Callable[[], datetime] = field(default=utcnow)

@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     max_cards: int = Field(default=2, ge=0, le=10)
     repeat_window_days: int = Field(default=30, ge=0)
     app_context_ttl_seconds: int = Field(default=7 * 86400, ge=60)
+    # How long a worker may answer from its copy of a learner's state (0: read the database
+    # on every call). Kept current by invalidations; this bounds writers outside the server.
+    learner_state_cache_seconds: int = Field(default=600, ge=0, le=86400)
     # Evaluate patients as of this date (demos over synthetic data); development only.
     evaluation_date: date | None = None
 

@@ -6,7 +6,9 @@ so that N workers on M machines agree.
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections.abc import AsyncIterator, Callable
 from typing import Protocol
 
 
@@ -26,6 +28,13 @@ class SharedState(Protocol):
     async def incr_window(self, key: str, window_seconds: int) -> int:
         """Increment a counter that lives for window_seconds; returns the new count."""
 
+    async def publish(self, channel: str, message: bytes) -> None:
+        """Send message to every current listener of channel (in every worker)."""
+
+    def listen(self, channel: str, on_subscribed: Callable[[], None]) -> AsyncIterator[bytes]:
+        """Messages published on channel from the moment `on_subscribed` is called; ends or
+        raises when the subscription is lost (messages may then have been missed)."""
+
     async def close(self) -> None: ...
 
 
@@ -36,6 +45,7 @@ class MemoryState:
         self._values: dict[str, tuple[float, bytes]] = {}
         self._clock = clock
         self._sweep_at = 0.0
+        self._listeners: dict[str, set[asyncio.Queue[bytes]]] = {}
 
     def _now(self) -> float:
         return float(self._clock())  # type: ignore[operator]
@@ -86,6 +96,21 @@ class MemoryState:
         self._values[key] = (expires, str(count).encode())
         return count
 
+    async def publish(self, channel: str, message: bytes) -> None:
+        for queue in self._listeners.get(channel, ()):
+            queue.put_nowait(message)
+
+    async def listen(self, channel: str, on_subscribed: Callable[[], None]) -> AsyncIterator[bytes]:
+        queue: asyncio.Queue[bytes] = asyncio.Queue()
+        listeners = self._listeners.setdefault(channel, set())
+        listeners.add(queue)
+        try:
+            on_subscribed()
+            while True:
+                yield await queue.get()
+        finally:
+            listeners.discard(queue)
+
     async def close(self) -> None:
         self._values.clear()
 
@@ -96,6 +121,7 @@ class RedisState:
     def __init__(self, url: str, prefix: str = "bedside:") -> None:
         from redis.asyncio import Redis
 
+        self._url = url
         self._redis = Redis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0)
         self._prefix = prefix
 
@@ -123,6 +149,32 @@ class RedisState:
             pipe.expire(self._k(key), window_seconds, nx=True)
             count, _ = await pipe.execute()
         return int(count)
+
+    async def publish(self, channel: str, message: bytes) -> None:
+        await self._redis.publish(self._k(channel), message)
+
+    async def listen(self, channel: str, on_subscribed: Callable[[], None]) -> AsyncIterator[bytes]:
+        from redis.asyncio import Redis
+        from redis.asyncio.retry import Retry
+        from redis.backoff import NoBackoff
+
+        # Its own connection, without retries: a lost connection ends the subscription at
+        # once, so the caller stops trusting what it cached (messages are being missed) and
+        # subscribes again from a known state, rather than after redis-py's silent retries.
+        client = Redis.from_url(self._url, socket_connect_timeout=1.0, retry=Retry(NoBackoff(), 0))
+        pubsub = client.pubsub()
+        try:
+            await pubsub.subscribe(self._k(channel))
+            async for message in pubsub.listen():
+                if message.get("type") == "subscribe":
+                    on_subscribed()  # confirmed: from here on nothing published is missed
+                elif message.get("type") == "message":
+                    data = _as_bytes(message["data"])
+                    if data is not None:
+                        yield data
+        finally:
+            await pubsub.aclose()  # type: ignore[no-untyped-call]
+            await client.aclose()
 
     async def close(self) -> None:
         await self._redis.aclose()

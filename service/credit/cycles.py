@@ -27,6 +27,7 @@ from service.credit.models import LearningCycle
 from service.credit.rules import CreditRules, load_rules
 from service.credit.schemas import CycleItem, CyclePatch, CycleView
 from service.db.base import utcnow
+from service.db.changes import learner_changed
 from service.errors import Conflict, NotFound
 
 
@@ -189,7 +190,10 @@ async def _settle_status(
 ) -> None:
     """Recompute the status; the first completion emits an xAPI `completed` statement."""
     complete = is_complete(cycle_facts(row), rules)
-    row.status = "complete" if complete else "pending"
+    status = "complete" if complete else "pending"
+    if row.status != status:
+        learner_changed(session, row.learner)  # the hook's "learned" items
+    row.status = status
     if not complete or row.completed_at is not None:
         return
     row.completed_at = now

@@ -12,6 +12,7 @@ from service.credit import audit
 from service.credit.models import LearnerProfile
 from service.credit.schemas import BoardId, LearnerProfileView, ProfileUpdate, StateLicense
 from service.db.base import utcnow
+from service.db.changes import learner_changed
 
 _LIST_FIELDS = frozenset({"state_licenses", "board_ids"})
 
@@ -82,6 +83,8 @@ async def update_profile(
             changed.append(field)
     if changed:
         row.updated_at = now
+        if {"profession", "specialty"} & set(changed):
+            learner_changed(session, learner_key)  # the hook's audience and specialty
         audit.add(
             session,
             actor=learner_key,

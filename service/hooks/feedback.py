@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.db.changes import learner_changed
 from service.errors import BadRequest, NotFound
 from service.hooks.models import CardFeedback, IssuedCard
 from service.hooks.schemas import FeedbackItem, FeedbackRequest, describe_errors
@@ -54,7 +55,10 @@ async def record_feedback(
         card = await session.get(IssuedCard, card_uuid)
         if card is None or card.issuer != issuer or card.tenant != tenant:
             raise NotFound(f"unknown card {item.card[:64]!r}")
-        new += await _insert_once(session, card_uuid, item)
+        added = await _insert_once(session, card_uuid, item)
+        if added:
+            learner_changed(session, card.learner)  # dismissed or snoozed for the hook
+        new += added
     return new
 
 

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime
 
@@ -41,8 +42,13 @@ class IssuedCardRecord:
 
 
 class CardRecorder:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        on_flushed: Callable[[list[str]], None] | None = None,
+    ) -> None:
         self._sessions = sessions
+        self._on_flushed = on_flushed  # the learners whose cards are now in the database
         self._buffer: list[IssuedCardRecord] = []
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -80,6 +86,8 @@ class CardRecorder:
                 log.exception("writing issued cards failed; will retry")
                 return
             del self._buffer[: len(batch)]
+            if self._on_flushed is not None:
+                self._on_flushed(sorted({record.learner for record in batch}))
 
     async def _run(self) -> None:
         while True:

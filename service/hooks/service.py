@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from service.cards import (
     ContentItem,
     FatiguePolicy,
+    LearnerState,
     Match,
     PatientFacts,
     choose,
@@ -147,14 +148,7 @@ async def handle_hook(
     learner = learner_key(
         runtime.secret, caller.registration.issuer, caller.tenant, patient.user_id
     )
-    async with runtime.engine.connect() as connection:
-        state = await load_learner_state(
-            connection,
-            learner,
-            now=now,
-            repeat_window_days=runtime.settings.repeat_window_days,
-            pending=runtime.recorder.pending(),
-        )
+    state = await _learner_state(runtime, learner, now)
     policy = FatiguePolicy(
         max_cards=runtime.settings.max_cards, repeat_window_days=runtime.settings.repeat_window_days
     )
@@ -163,7 +157,28 @@ async def handle_hook(
     )
     cards, records = _render(runtime, service, patient.hook_instance, caller, learner, chosen, now)
     runtime.recorder.record(records)
+    if records:
+        runtime.learner_states.shown(learner, now, (record.item_id for record in records))
     return CardsResponse.model_validate({"cards": cards}).to_wire()
+
+
+async def _learner_state(runtime: Runtime, learner: str, now: datetime) -> LearnerState:
+    """From the worker's copy when it has one, else one database read (then kept)."""
+    states = runtime.learner_states
+    state = states.get(learner)
+    if state is not None:
+        return state
+    token = states.begin_load()
+    async with runtime.engine.connect() as connection:
+        state = await load_learner_state(
+            connection,
+            learner,
+            now=now,
+            repeat_window_days=runtime.settings.repeat_window_days,
+            pending=runtime.recorder.pending(),
+        )
+    states.put(learner, state, token)
+    return state
 
 
 def _render(

@@ -3,10 +3,12 @@ service calls, prefetch fallback, responses, feedback, limits."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
 import httpx
+import orjson
 import respx
 from sqlalchemy import func, select
 
@@ -387,6 +389,49 @@ async def test_items_outside_the_learners_profession_are_not_offered(hooks: Hook
             item = hooks.runtime.content.get(card["source"]["topic"]["code"])
             professions = item.audience.professions
             assert not professions or "nurse" in professions
+
+
+async def test_a_profile_change_reaches_a_learner_the_worker_remembers(
+    hooks: HookClient,
+) -> None:
+    from service.credit.schemas import ProfileUpdate
+    from service.credit.service import update_profile
+    from service.db.engine import transaction
+
+    hooks.runtime.settings.repeat_window_days = 0
+    bodies = [hook_request(synthea_bundle(n)) for n in ("Angelic_Mueller", "Delbert_Williamson")]
+
+    async def professions_shown() -> list[tuple[str, ...]]:
+        cards = [c for body in bodies for c in (await hooks.call(PV, body)).json()["cards"]]
+        items = [hooks.runtime.content.get(c["source"]["topic"]["code"]) for c in cards]
+        return [tuple(item.audience.professions) for item in items]
+
+    assert any(p and "nurse" not in p for p in await professions_shown())  # now remembered
+    async with transaction(hooks.runtime.sessions) as session:
+        await update_profile(
+            session, await _learner(hooks), ProfileUpdate(profession="registered-nurse")
+        )
+    assert all(not p or "nurse" in p for p in await professions_shown())
+
+
+async def test_flushed_cards_are_announced_to_the_other_workers(hooks: HookClient) -> None:
+    from service.hooks.learner_cache import CHANNEL
+
+    heard: list[bytes] = []
+    subscribed = asyncio.Event()
+
+    async def listen() -> None:
+        async for message in hooks.runtime.state.listen(CHANNEL, subscribed.set):
+            heard.append(message)
+
+    listener = asyncio.create_task(listen())
+    await subscribed.wait()
+    cards = (await hooks.call(PV, hook_request(synthea_bundle("Angelic_Mueller")))).json()
+    assert cards["cards"]
+    await hooks.runtime.recorder.flush()
+    await asyncio.sleep(0.05)
+    listener.cancel()
+    assert [orjson.loads(m)["learners"] for m in heard] == [[await _learner(hooks)]]
 
 
 async def test_overridden_without_a_reason_dismisses_the_item(hooks: HookClient) -> None:
