@@ -13,7 +13,7 @@ import contextlib
 import logging
 import uuid
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 
 from sqlalchemy import insert
@@ -39,6 +39,15 @@ class IssuedCardRecord:
     issuer: str
     tenant: str | None
     issued_at: datetime
+
+
+_FIELDS = tuple(field.name for field in fields(IssuedCardRecord))
+
+
+def _row(record: IssuedCardRecord) -> dict[str, object]:
+    """The insert's parameters; dataclasses.asdict deep-copies every value (2% of the
+    worker's CPU under load, for strings and a UUID that need no copy)."""
+    return {name: getattr(record, name) for name in _FIELDS}
 
 
 class CardRecorder:
@@ -81,7 +90,7 @@ class CardRecorder:
             batch = list(self._buffer)
             try:
                 async with self._sessions() as session, session.begin():
-                    await session.execute(insert(IssuedCard), [asdict(r) for r in batch])
+                    await session.execute(insert(IssuedCard), [_row(r) for r in batch])
             except Exception:
                 log.exception("writing issued cards failed; will retry")
                 return

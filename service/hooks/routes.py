@@ -77,14 +77,16 @@ async def discovery() -> dict[str, Any]:
 
 
 @router.post("/cds-services/{service_id}")
-async def call_service(
-    service_id: str, request: Request, runtime: RuntimeDep, authorization: AuthHeader = None
-) -> Response:
+async def call_service(request: Request) -> Response:
+    # The path parameter, the runtime and the Authorization header are read from the request
+    # itself: FastAPI's parameter and dependency resolution cost ~0.2 ms per call (6% of a
+    # 50 KB call's CPU, py-spy), on the path every chart opening takes.
     started = time.perf_counter()
-    service = _service(service_id)
+    runtime: Runtime = request.app.state.runtime
+    service = _service(request.path_params["service_id"])
     bind_log_context(service_id=service.id, hook=service.hook)
     audience = f"{runtime.settings.public_url}/cds-services/{service.id}"
-    caller = await _authenticate(runtime, authorization, audience, "service")
+    caller = await _authenticate(runtime, request.headers.get("authorization"), audience, "service")
     _require_json(request)
     answer = await handle_hook(runtime, service, await _read_body(request), caller)
     HOOK_LATENCY.labels(service.id).observe(time.perf_counter() - started)
