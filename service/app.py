@@ -104,7 +104,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = False) -> Fa
         runtime = await build_runtime(settings)
         app.state.runtime = runtime
         runtime.recorder.start()
-        background = _start_background_jobs(runtime)
+        background = start_background_jobs(runtime)
         # The index and the content are immutable for the worker's life: keep them out of
         # the garbage collector's generations (halves GC cost on large hook bodies).
         gc.collect()
@@ -146,7 +146,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = False) -> Fa
     return app
 
 
-def _start_background_jobs(runtime: Runtime) -> list[asyncio.Task[None]]:
+def start_background_jobs(runtime: Runtime) -> list[asyncio.Task[None]]:
     """Background work of a worker: other workers' learner-state announcements and, when an
     LRS is configured, the xAPI outbox push."""
     loop = asyncio.get_running_loop()
