@@ -7,6 +7,7 @@ A coding is carried through the core as a `(system_key, code)` pair where the ke
 from __future__ import annotations
 
 import re
+from functools import cache
 
 SNOMED = "snomed"
 ICD10 = "icd10"
@@ -62,6 +63,13 @@ _P = (
     (7, 0, 4, 6, 9, 1, 3, 2, 5, 8),
 )
 _INV = (0, 4, 3, 2, 1, 5, 6, 7, 8, 9)
+
+
+@cache
+def system_urls(key: str) -> frozenset[str]:
+    """Every code system URL with this key (the key itself, as `system_key` answers for an
+    unknown URL). Lets a reader test membership instead of mapping every coding's URL."""
+    return frozenset(url for url, known in _SYSTEM_KEYS.items() if known == key) or frozenset({key})
 
 
 def system_key(system: str) -> str:

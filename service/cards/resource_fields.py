@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping
 from datetime import date
 from typing import Any
 
-from service.cards.codes import normalize_code, system_key
+from service.cards.codes import ICD10, normalize_code, system_key, system_urls
 
 Coding = tuple[str, str, str]  # (system key, normalised code, display)
 
@@ -75,12 +75,13 @@ def codes_of(concept: object, key: str) -> list[str]:
     yields for that system, without building the others (the hot path reads LOINC and SNOMED
     codes of every observation)."""
     found: list[str] = []
+    urls = system_urls(key)
     for coding in items(obj(concept).get("coding")):
         if isinstance(coding, dict):
             code, system = coding.get("code"), coding.get("system")
-            if isinstance(code, str) and isinstance(system, str) and system_key(system) == key:
+            if isinstance(code, str) and isinstance(system, str) and system in urls:
                 if code := code.strip():
-                    found.append(normalize_code(key, code))
+                    found.append(normalize_code(key, code) if key == ICD10 else code)
     return found
 
 
