@@ -78,12 +78,50 @@ def _headline_targets(results: dict[str, Any]) -> list[Target]:
     return out
 
 
+def unequal_cards(library: dict[str, Any]) -> list[str]:
+    """Where the library-scaling servers showed different numbers of cards to the same body:
+    from the probes before and after the load runs (`cards`), or, in results written before
+    those existed, from the one probe of each row."""
+    found = []
+    probes = library.get("cards")
+    if isinstance(probes, dict):
+        phases = {
+            (body, phase): {server: p[phase] for server, p in servers.items() if phase in p}
+            for body, servers in probes.items()
+            for phase in ("first", "after_load")
+        }
+    else:
+        phases = {
+            (body, "probe"): {s: row["probe"] for s, row in rows.items() if "probe" in row}
+            for body, rows in (library.get("bodies") or {}).items()
+        }
+    for (body, phase), by_server in phases.items():
+        counts = {server: probe.get("cards") for server, probe in by_server.items()}
+        if len(set(counts.values())) > 1 or -1 in counts.values():
+            shown = " vs ".join(f"{server} {count}" for server, count in counts.items())
+            found.append(f"{body} {phase.replace('_', ' ')}: {shown}")
+    return found
+
+
+def _library_target(results: dict[str, Any]) -> Target:
+    """The worst large/small p50 ratio; not judged (met None, with a note) when the two
+    libraries showed different numbers of cards: the ratio would then measure cards
+    rendered, signed and recorded per call, not the library's size."""
+    library = _get(results, "library") or {}
+    ratios = library.get("ratios_large_over_small") or {}
+    worst = max((r["p50_ratio"] for r in ratios.values() if r.get("p50_ratio")), default=None)
+    target = _target("large / small library p50 latency", worst, 1.1, at_least=False, unit="x")
+    unequal = unequal_cards(library)
+    if worst is not None and unequal:
+        target["met"] = None
+        target["note"] = "not comparable, cards differ: " + "; ".join(unequal)
+    return target
+
+
 def targets(results: dict[str, Any]) -> list[Target]:
     """Every target of the performance issue, with its measured value (None: not run)."""
     out = _headline_targets(results)
-    ratios = _get(results, "library", "ratios_large_over_small") or {}
-    worst = max((r["p50_ratio"] for r in ratios.values() if r.get("p50_ratio")), default=None)
-    out.append(_target("large / small library p50 latency", worst, 1.1, at_least=False, unit="x"))
+    out.append(_library_target(results))
     builds = _get(results, "micro", "index_build") or {}
     large = [v for k, v in builds.items() if k != "bundled"]
     out.append(
@@ -162,20 +200,29 @@ def table(results: dict[str, Any]) -> str:
                     f"{row['probe']['cards']}"
                 )
     for section in ("library", "patients"):
+        probes = _get(results, section, "cards") or {}
         for body, rows in (_get(results, section, "bodies") or {}).items():
             for server, row in rows.items():
                 if not server.startswith("_"):
+                    cards = str(row["probe"]["cards"])
+                    after = _get(probes, body, server, "after_load", "cards")
+                    if after is not None:  # library: first call -> after the load runs
+                        cards = f"{_get(probes, body, server, 'first', 'cards')}->{after}"
                     lines.append(
-                        f"{'1':<7} {body:<11} {server[:8]:<8} {_fmt(row['rps']):<8} "
+                        f"{'1':<7} {body:<11} {server:<8} {_fmt(row['rps']):<8} "
                         f"{_fmt(row['p50_ms']):<8} {_fmt(row['p99_ms']):<8} "
                         f"{_fmt(row['cpu_ms_per_request']):<10} {row['failures']:<4} "
-                        f"{row['probe']['cards']}"
+                        f"{cards}"
                     )
     lines.append("")
     lines.append("target                                                   value    limit     met")
     for row in results.get("targets", []):
         met = {True: "yes", False: "NO", None: "-"}[row["met"]]
+        if row.get("note"):
+            met = "NOT COMPARABLE"
         lines.append(f"{row['target']:<56} {_fmt(row['value']):<8} {row['limit']:<9} {met}")
+        if row.get("note"):
+            lines.append(f"    {row['note']}")
     return "\n".join(lines)
 
 
@@ -216,7 +263,20 @@ def markdown(results: dict[str, Any]) -> str:
     out += ["", "| target | measured | limit | met |", "|---|---|---|---|"]
     for row in results.get("targets", []):
         met = {True: "yes", False: "**no**", None: "not run"}[row["met"]]
+        if row.get("note"):
+            met = f"**{row['note']}**"
         out.append(_md_row([row["target"], row["value"], row["limit"], met]))
+    probes = _get(results, "library", "cards") or {}
+    if probes:
+        out += [
+            "",
+            "| body | library | cards, first call | cards after the load runs |",
+            "|---|---|---|---|",
+        ]
+        for body, servers in probes.items():
+            for server, probe in servers.items():
+                first, after = probe["first"]["cards"], probe["after_load"]["cards"]
+                out.append(_md_row([body, server, first, after]))
     return "\n".join(out)
 
 
@@ -226,4 +286,6 @@ if __name__ == "__main__":
 
     import orjson
 
-    print(markdown(orjson.loads(Path(sys.argv[1]).read_bytes())))
+    loaded = orjson.loads(Path(sys.argv[1]).read_bytes())
+    loaded["targets"] = targets(loaded)  # judged again: results may predate a check
+    print(markdown(loaded))

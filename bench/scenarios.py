@@ -3,19 +3,25 @@ and patient scaling, cold start of `bedside serve` and resident memory per worke
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Iterable, Mapping
 from contextlib import ExitStack
+from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from statistics import median
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
+import orjson
 
 from bench.bodies import HookBody, sized_bodies, standard_bodies
 from bench.harness import Harness, server_cpus
 from bench.servers import (
+    EVALUATION_DATE,
     BedsideSite,
     RunningServer,
     ServerSpec,
@@ -26,6 +32,9 @@ from bench.servers import (
     uvicorn_spec,
     wait_ready,
 )
+
+if TYPE_CHECKING:
+    from service.cards import ContentLibrary, PatientFacts
 
 
 def _running(
@@ -106,36 +115,241 @@ def synth_library(harness: Harness, count: int) -> Path:
     return out
 
 
+def body_facts(body: HookBody, at: date) -> tuple[str, PatientFacts]:
+    """The hook and the patient facts `handle_hook` derives from this body (its prefetch is
+    complete, so nothing is fetched), as `service/hooks/service.py: read_call` builds them."""
+    from service.cards import facts_from_resources, resources_from_bundle
+    from service.hooks.service import gather_resources
+
+    request = orjson.loads(body.body)
+    context = request.get("context") or {}
+    orders = resources_from_bundle(context.get("draftOrders") or {})
+    resources = gather_resources(request.get("prefetch") or {})
+    return str(request["hook"]), facts_from_resources(resources, at=at, draft_orders=orders)
+
+
+def ranked_matches(library: ContentLibrary, hook: str, facts: PatientFacts, at: date) -> list[str]:
+    """The ids of the items that apply to the patient, in the order `ranking.choose` shows
+    them to a clinician without a profile: the first two on the first call, the next two
+    on the second (the repeat window blocks the ones already shown), and so on."""
+    from service.cards import LearnerState, match
+    from service.cards.ranking import rank_key
+
+    found = match(library, facts, hook=hook, at=at)
+    found.sort(key=lambda candidate: rank_key(candidate, LearnerState()))
+    return [candidate.item.id for candidate in found]
+
+
+@dataclass(frozen=True)
+class SubsetPlan:
+    """Which items of a large library a smaller one keeps so that both show the same cards.
+
+    For every benchmark body the small library's applicable items are exactly the large
+    library's `prefix[body]` best-ranked ones (all of them when they fit); every other item
+    it keeps applies to none of the bodies. A clinician then gets the same cards from both:
+    the repeat window blocks what was shown, so each call goes further down the same ranking,
+    and the two agree until the small library's prefix is used up (`prefix[body] // 2` calls
+    of a body by one clinician, fewer when other bodies' calls blocked some of it)."""
+
+    size: int
+    keep: tuple[str, ...]
+    prefix: Mapping[str, int] = field(default_factory=dict)
+    matching: Mapping[str, int] = field(default_factory=dict)
+    fillers: int = 0
+
+    @property
+    def all_matches_kept(self) -> bool:
+        return all(self.prefix[body] == count for body, count in self.matching.items())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "size": self.size,
+            "applicable_in_large": dict(self.matching),
+            "applicable_kept": dict(self.prefix),
+            "fillers": self.fillers,
+            "all_applicable_kept": self.all_matches_kept,
+        }
+
+
+def _closed_prefixes(ranked: Mapping[str, list[str]], top: int) -> tuple[dict[str, int], set[str]]:
+    """Prefix lengths of at least `top` per body such that no kept item applies to a body
+    below that body's prefix (an item kept for one body may rank lower for another: that
+    body's prefix then grows to include it), and the items they keep."""
+    lengths = {body: min(top, len(ids)) for body, ids in ranked.items()}
+    while True:
+        kept = {item_id for body, ids in ranked.items() for item_id in ids[: lengths[body]]}
+        grown = {
+            body: max([lengths[body]] + [n + 1 for n, item_id in enumerate(ids) if item_id in kept])
+            for body, ids in ranked.items()
+        }
+        if grown == lengths:
+            return lengths, kept
+        lengths = grown
+
+
+def plan_subset(library: ContentLibrary, ranked: Mapping[str, list[str]], size: int) -> SubsetPlan:
+    """Choose `size` items of `library` (see `SubsetPlan`); `ranked`: per body, the ids
+    `ranked_matches` gives for it in `library`. The prefixes are as long as `size` allows."""
+    longest = max((len(ids) for ids in ranked.values()), default=0)
+    lengths, chosen = _closed_prefixes(ranked, 0)
+    for top in range(1, longest + 1):
+        wider, kept = _closed_prefixes(ranked, top)
+        if len(kept) > size:
+            break
+        lengths, chosen = wider, kept
+    applicable = {item_id for ids in ranked.values() for item_id in ids}
+    fillers = [item.id for item in library.items if item.id not in applicable]
+    fillers = fillers[: max(size - len(chosen), 0)]
+    if len(chosen) + len(fillers) < size:
+        raise ValueError(f"the library has too few items for a subset of {size}")
+    chosen = chosen | set(fillers)
+    return SubsetPlan(
+        size=size,
+        keep=tuple(item.id for item in library.items if item.id in chosen),
+        prefix=lengths,
+        matching={body: len(ids) for body, ids in ranked.items()},
+        fillers=len(fillers),
+    )
+
+
+def write_subset(source: Path, out: Path, keep: Iterable[str]) -> Path:
+    """Copy the items of a synthetic library (`bedside content synth`: one item per file,
+    named by its id) whose ids are in `keep`, and everything outside `items/`, to `out`."""
+    wanted = set(keep)
+    if out.exists():
+        shutil.rmtree(out)
+    copied = set()
+    for path in sorted(source.rglob("*")):
+        if not path.is_file():
+            continue
+        relative = path.relative_to(source)
+        if relative.parts[0] == "items":
+            if path.stem not in wanted:
+                continue
+            copied.add(path.stem)
+        target = out / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, target)
+    if copied != wanted:
+        raise ValueError(f"items not found in {source}: {sorted(wanted - copied)[:5]}")
+    return out
+
+
+def subset_library(
+    harness: Harness, large_dir: Path, size: int, bodies: list[HookBody]
+) -> tuple[Path, SubsetPlan]:
+    """A `size`-item subset of the synthetic library in `large_dir` that shows the benchmark
+    bodies the same cards (`plan_subset`), written into the work dir."""
+    from service.cards import load_library
+
+    at = date.fromisoformat(EVALUATION_DATE)
+    library = load_library(large_dir, cache_dir=harness.work_dir / "content-cache")
+    ranked: dict[str, list[str]] = {}
+    for body in bodies:
+        hook, facts = body_facts(body, at)
+        ranked[body.name] = ranked_matches(library, hook, facts, at)
+    plan = plan_subset(library, ranked, size)
+    out = harness.work_dir / f"library-{size}-of-{len(library)}"
+    return write_subset(large_dir, out, plan.keep), plan
+
+
+def card_probe(harness: Harness, server: RunningServer, body: HookBody) -> dict[str, Any]:
+    """One signed request as clinician 1 (the body's own userId, also the first clinician of
+    every load run, so the one with the longest history): status, cards and their summaries
+    (which name the synthetic items)."""
+    url, pool = harness.url_and_pool(server, body, True)
+    assert pool is not None
+    response = httpx.post(
+        url,
+        content=body.body,
+        headers={"Content-Type": "application/json", "Authorization": "Bearer " + pool.take(1)[0]},
+        timeout=30.0,
+    )
+    if response.status_code != 200:
+        return {"status": response.status_code, "cards": -1, "items": []}
+    cards = orjson.loads(response.content).get("cards", [])
+    return {
+        "status": 200,
+        "cards": len(cards),
+        "items": sorted(str(card.get("summary", "")) for card in cards),
+    }
+
+
+def cards_agree(probes: Mapping[str, Mapping[str, Any]]) -> dict[str, bool]:
+    """Whether every server's probe showed the same number of cards, and the same items."""
+    counts = {probe["cards"] for probe in probes.values()}
+    items = {tuple(probe.get("items", ())) for probe in probes.values()}
+    return {"count": len(counts) == 1 and -1 not in counts, "items": len(items) == 1}
+
+
 def library_scaling(harness: Harness) -> dict[str, Any]:
-    """The same patients against a small and a large synthetic library (1 worker)."""
-    sizes = harness.options.library_sizes
+    """The same patients against a small and a large synthetic library (1 worker).
+
+    The large library is `bedside content synth --count N`; each smaller one is a subset of
+    it that shows the benchmark bodies the same cards (`SubsetPlan`), so that the servers
+    differ by the library's size only, not by how many cards they render, sign and record.
+    Each server is probed as clinician 1 before the runs and again after all of them (the
+    repeat window then has blocked everything that clinician was shown); the comparison is
+    `comparable` only when both probes show equal card counts for every body."""
+    sizes = sorted(harness.options.library_sizes)
     bodies = list(standard_bodies().values())[:2]
     if harness.options.smoke:
         bodies = bodies[:1]
+    large_dir = synth_library(harness, sizes[-1])
+    libraries, plans = {sizes[-1]: large_dir}, {}
+    for n in sizes[:-1]:
+        libraries[n], plan = subset_library(harness, large_dir, n, bodies)
+        plans[f"library-{n}"] = plan.to_dict()
     site = site_for(harness, 1, "library")
     with ExitStack() as stack:
         servers = {
             f"library-{n}": _running(
                 stack,
-                site.spec(1, "1", content_dir=synth_library(harness, n), name=f"library-{n}"),
+                site.spec(1, "1", content_dir=libraries[n], name=f"library-{n}"),
                 harness,
             )
             for n in sizes
         }
+        first = {
+            body.name: {name: card_probe(harness, s, body) for name, s in servers.items()}
+            for body in bodies
+        }
         results = harness.compare(servers, bodies, dict.fromkeys(servers, True))
+        after = {
+            body.name: {name: card_probe(harness, s, body) for name, s in servers.items()}
+            for body in bodies
+        }
         rss = {name: [round(v, 1) for v in s.rss_mb()] for name, s in servers.items()}
+    cards = {
+        body: {
+            name: {"first": first[body][name], "after_load": after[body][name]} for name in servers
+        }
+        for body in first
+    }
+    agreement = {
+        body: {"first": cards_agree(first[body]), "after_load": cards_agree(after[body])}
+        for body in first
+    }
+    equal = {
+        body: all(phase["count"] for phase in phases.values()) for body, phases in agreement.items()
+    }
     small, large = (f"library-{n}" for n in (sizes[0], sizes[-1]))
     ratios = {
         body: {
             "p50_ratio": _ratio(r[large]["p50_ms"], r[small]["p50_ms"]),
             "cpu_ratio": _ratio(r[large]["cpu_ms_per_request"], r[small]["cpu_ms_per_request"]),
             "rps_ratio": _ratio(r[small]["rps"], r[large]["rps"]),
+            "cards_equal": equal[body],
         }
         for body, r in results.items()
     }
     return {
         "sizes": list(sizes),
+        "subsets": plans,
         "bodies": results,
+        "cards": cards,
+        "cards_agree": agreement,
+        "comparable": all(equal.values()),
         "ratios_large_over_small": ratios,
         "rss_mb": rss,
     }

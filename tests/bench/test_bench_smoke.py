@@ -86,3 +86,48 @@ def test_smoke_run_writes_results_with_the_expected_structure(tmp_path: Path) ->
     assert {"orjson_parse", "facts", "match", "render", "handle_hook"} <= set(stages)
     assert [row["target"] for row in results["targets"]] == [row["target"] for row in targets({})]
     assert "target" in completed.stdout
+
+
+@pytest.mark.timeout(600)
+def test_smoke_library_run_records_the_cards_of_both_libraries(tmp_path: Path) -> None:
+    """The library scenario end to end: the small library is a subset of the large one, and
+    both servers are probed before and after the load runs (card counts recorded)."""
+    out = tmp_path / "results.json"
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench",
+            "--smoke",
+            "--only",
+            "library",
+            "--client",
+            "python",
+            "--out",
+            str(out),
+            "--work-dir",
+            str(tmp_path / "work"),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=580,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    library = orjson.loads(out.read_bytes())["library"]
+    assert "error" not in library, library
+    small, large = (f"library-{n}" for n in library["sizes"])
+    assert library["subsets"][small]["size"] == library["sizes"][0]
+    small_ids = {p.stem for p in (tmp_path / "work").glob(f"{small}-of-*/items/**/*.md")}
+    large_ids = {p.stem for p in (tmp_path / "work" / large).glob("items/**/*.md")}
+    assert len(small_ids) == library["sizes"][0]
+    assert small_ids < large_ids
+    for body, servers in library["cards"].items():
+        assert set(servers) == {small, large}
+        for probes in servers.values():
+            assert probes["first"]["status"] == probes["after_load"]["status"] == 200
+        counts = {s: (p["first"]["cards"], p["after_load"]["cards"]) for s, p in servers.items()}
+        assert counts[small] == counts[large], (body, counts)
+        assert library["ratios_large_over_small"][body]["cards_equal"] is True
+    assert library["comparable"] is True
