@@ -198,6 +198,11 @@ class BedsideSite:
             "BEDSIDE_LOG_LEVEL": "WARNING",
             # The per-issuer rate limit stays on the path but never trips under load.
             "BEDSIDE_RATE_LIMIT_PER_MINUTE": "100000000",
+            # Every call renders, signs and records its cards, as a stream of different
+            # patients would. With the default 30-day window the 500 rotating clinicians see
+            # each benchmark patient's few applicable items within ~8 calls, after which most
+            # calls answered no card at all and cost less than a real one.
+            "BEDSIDE_REPEAT_WINDOW_DAYS": "0",
         }
         if workers > 1 and self.redis_url:
             env["BEDSIDE_REDIS_URL"] = self.redis_url
