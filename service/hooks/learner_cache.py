@@ -88,7 +88,7 @@ class LearnerStates:
     def put(self, learner: str, state: LearnerState, token: int) -> None:
         if not (self.enabled and self._listening) or token < self._floor:
             return
-        if self._invalidated.get(learner, -1) >= token:
+        if self._invalidated.get(learner, -1) > token:
             return
         self._entries[learner] = (self._clock(), state)
         self._entries.move_to_end(learner)

@@ -64,6 +64,8 @@ def test_a_load_overtaken_by_a_change_is_not_stored() -> None:
     assert states.get("L") is None
     states.put("M", STATE, token)  # another learner's load is unaffected
     assert states.get("M") is STATE
+    states.put("L", STATE, states.begin_load())  # a load begun after the change is kept
+    assert states.get("L") is STATE
 
 
 def test_a_load_overtaken_by_a_card_this_worker_issued_is_not_stored() -> None:
