@@ -6,15 +6,21 @@ Claims go through `service/credit/service.py: claim()` (the function behind
 tasks per process: the HTTP route needs a SMART session per learner, which only a full
 launch creates. Cycles are documented beforehand (question + application) so each claim is
 granted; learners hold at most 5 cycles so yearly caps never refuse one.
+
+Besides wall-clock claims per second, the run reports CPU per claim of the claiming
+processes and of the PostgreSQL backends serving them (from /proc): on a shared machine
+wall-clock throughput swings with other load, CPU per claim much less.
 """
 
 from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
 import time
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from bench.servers import _recreate_postgres, reachable
@@ -66,12 +72,55 @@ async def _prepare(url: str, claims: int) -> list[tuple[str, str]]:
     return pairs
 
 
+def _cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a process so far (/proc); None where it cannot be read."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime
+
+
+def _server_cpu(engine: Any) -> dict[int, list[float | None]]:
+    """CPU of the PostgreSQL backends behind the engine's connections, from connect to close
+    (read from /proc when each connection opens and closes: an overflow connection closes at
+    checkin, and its backend's CPU would be lost at the end of the run). asyncpg knows the
+    backend's pid from the handshake, so this costs no query."""
+    from sqlalchemy import event
+
+    spans: dict[int, list[float | None]] = {}
+
+    def on_connect(_dbapi: Any, record: Any) -> None:
+        pid = record.driver_connection.get_server_pid()
+        spans[pid] = [_cpu_seconds(pid), None]
+
+    def on_close(_dbapi: Any, record: Any) -> None:
+        pid = record.driver_connection.get_server_pid()
+        if pid in spans:
+            spans[pid][1] = _cpu_seconds(pid)
+
+    event.listen(engine.sync_engine, "connect", on_connect)
+    event.listen(engine.sync_engine, "close", on_close)
+    return spans
+
+
+def _spent(spans: dict[int, list[float | None]]) -> float | None:
+    """Total CPU of the backends between connect and close; None when one was not read."""
+    total = 0.0
+    for opened, closed in spans.values():
+        if opened is None or closed is None:
+            return None
+        total += closed - opened
+    return total
+
+
 async def _claim_all(url: str, work: list[tuple[str, str]], start_at: float) -> dict[str, Any]:
     from service.credit import service as credit
     from service.credit.cycles import bundled_rules
     from service.db.engine import make_engine, make_sessionmaker, transaction
 
     engine = make_engine(url)
+    backends = _server_cpu(engine)
     sessions = make_sessionmaker(engine)
     rules = bundled_rules()
     queue: asyncio.Queue[tuple[str, str]] = asyncio.Queue()
@@ -98,11 +147,18 @@ async def _claim_all(url: str, work: list[tuple[str, str]], start_at: float) -> 
     async with engine.connect():
         pass  # open one connection before the clock starts
     await asyncio.sleep(max(0.0, start_at - time.time()))
-    started = time.time()
+    started, cpu_started = time.time(), time.process_time()
     await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
-    finished = time.time()
-    await engine.dispose()
-    return {"started": started, "finished": finished, "calls": len(work), "errors": errors}
+    finished, cpu = time.time(), time.process_time() - cpu_started
+    await engine.dispose()  # closes every connection: each backend's CPU is read
+    return {
+        "started": started,
+        "finished": finished,
+        "calls": len(work),
+        "errors": errors,
+        "client_cpu": cpu,
+        "server_cpu": _spent(backends),
+    }
 
 
 def _worker_main(url: str, work: list[tuple[str, str]], start_at: float, results: Any) -> None:
@@ -147,6 +203,9 @@ def claims_per_second(postgres_admin_url: str | None, claims: int) -> dict[str, 
     wall = max(o["finished"] for o in outcomes) - min(o["started"] for o in outcomes)
     rows = asyncio.run(_ledger_rows(url))
     errors = [e for o in outcomes for e in o["errors"]]
+    client_cpu = sum(o["client_cpu"] for o in outcomes)
+    server_cpus = [o["server_cpu"] for o in outcomes]
+    server_cpu = None if None in server_cpus else sum(server_cpus)
     return {
         "path": "service.credit.service.claim() in 2 processes x 16 tasks",
         "cycles": len(pairs),
@@ -155,6 +214,10 @@ def claims_per_second(postgres_admin_url: str | None, claims: int) -> dict[str, 
         "seconds": round(wall, 3),
         "claims_per_second": round(len(pairs) / wall, 1) if wall else 0.0,
         "calls_per_second": round(sum(o["calls"] for o in outcomes) / wall, 1) if wall else 0.0,
+        "client_cpu_ms_per_claim": round(1000 * client_cpu / len(pairs), 3),
+        "server_cpu_ms_per_claim": None
+        if server_cpu is None
+        else round(1000 * server_cpu / len(pairs), 3),
         "ledger_rows": rows,
         "exactly_once": rows == len(pairs),
         "errors": len(errors),

@@ -16,18 +16,38 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import cast
 
+from sqlalchemy import Table, bindparam, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from service.credit import audit, ledger, outbox
 from service.credit.cycles import cycle_facts
 from service.credit.engine import ClaimDecision, evaluate_claim
 from service.credit.errors import ClaimRefused
 from service.credit.exports.xapi import credit_result
-from service.credit.models import LearnerProfile, LearningCycle, LedgerEntry
+from service.credit.models import (
+    AuditEvent,
+    LearnerProfile,
+    LearningCycle,
+    LedgerEntry,
+    XapiOutboxItem,
+)
 from service.credit.rules import CreditRules
 from service.credit.schemas import ClaimResult, LedgerEntryView
+from service.db.engine import Write, bound_insert, bound_values, write_together
 from service.errors import Conflict, NotFound, Unprocessable
+
+# A recorded claim's writes besides its entry, built once (a mapped class's table is a Table)
+_CYCLES = cast(Table, LearningCycle.__table__)
+_MARK_CLAIMED = (
+    update(_CYCLES)
+    .where(_CYCLES.c.id == bindparam("cycle_id"))
+    .values(status="claimed", claimed_at=bindparam("claimed_at", type_=_CYCLES.c.claimed_at.type))
+)
+_INSERT_AUDIT = bound_insert(cast(Table, AuditEvent.__table__), "audit_")
+_INSERT_OUTBOX = bound_insert(cast(Table, XapiOutboxItem.__table__), "outbox_")
 
 
 def default_idempotency_key(cycle_id: uuid.UUID) -> str:
@@ -152,13 +172,10 @@ def _claim_entry(
     return entry, result
 
 
-async def _record_claim(
-    session: AsyncSession, cycle: LearningCycle, entry: LedgerEntry, now: datetime
-) -> None:
-    """Mark the cycle claimed and add the audit and outbox rows: written by one flush."""
-    cycle.status, cycle.claimed_at = "claimed", now
-    audit.add(
-        session,
+def _claim_writes(cycle: LearningCycle, entry: LedgerEntry, now: datetime) -> list[Write]:
+    """What a recorded claim writes besides its entry: the cycle marked claimed, the audit
+    event and the xAPI outbox row (independent rows, so they can go out together)."""
+    audit_row = audit.row(
         actor=cycle.learner,
         action="credit.claimed",
         at=now,
@@ -166,8 +183,7 @@ async def _record_claim(
         subject=str(entry.id),
         details={"cycle": str(cycle.id), "credit_type": entry.credit_type, "amount": entry.amount},
     )
-    await outbox.enqueue(  # flushes the cycle, the audit row and the outbox row together
-        session,
+    outbox_row = outbox.row(
         learner=cycle.learner,
         event={
             "verb": "earned",
@@ -180,6 +196,22 @@ async def _record_claim(
         event_id=outbox.statement_id(cycle.learner, "earned", str(entry.id)),
         at=now,
     )
+    return [
+        (_MARK_CLAIMED, {"cycle_id": cycle.id, "claimed_at": now}),
+        (_INSERT_AUDIT, bound_values("audit_", audit_row)),
+        (_INSERT_OUTBOX, bound_values("outbox_", outbox_row)),
+    ]
+
+
+async def _record_claim(
+    session: AsyncSession, cycle: LearningCycle, entry: LedgerEntry, now: datetime
+) -> None:
+    """Mark the cycle claimed and add the audit and outbox rows, in one round trip on
+    PostgreSQL (the claim's entry is already inserted, in the same transaction)."""
+    await write_together(session, _claim_writes(cycle, entry, now))
+    # the loaded cycle now says what the database says, without a second UPDATE at flush
+    set_committed_value(cycle, "status", "claimed")
+    set_committed_value(cycle, "claimed_at", now)
 
 
 async def claim(

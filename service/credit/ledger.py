@@ -13,9 +13,9 @@ from __future__ import annotations
 import hashlib
 import uuid
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import cast
 
-from sqlalchemy import Insert, Table, and_, select
+from sqlalchemy import Insert, Table, and_, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,6 +23,30 @@ from service.credit.engine import LedgerFact
 from service.credit.models import LearnerProfile, LearningCycle, LedgerEntry
 
 _LEDGER = cast(Table, LedgerEntry.__table__)  # a mapped class's table is a Table
+
+# The claim path's statements are built once with bound parameters: building one per call
+# (coercing each value, then computing its cache key) cost more CPU than running it.
+_CYCLE_AND_KEY = (
+    select(LearningCycle, LedgerEntry.kind, LedgerEntry.fingerprint, LedgerEntry.response)
+    .outerjoin(
+        LedgerEntry,
+        and_(
+            LedgerEntry.learner == bindparam("learner"),
+            LedgerEntry.idempotency_key == bindparam("key"),
+        ),
+    )
+    .where(LearningCycle.id == bindparam("cycle_id"))
+)
+_FACTS = select(LedgerEntry.credit_type, LedgerEntry.amount, LedgerEntry.earned_at).where(
+    LedgerEntry.learner == bindparam("learner")
+)
+_LOCK_LEARNER = (
+    select(LearnerProfile).where(LearnerProfile.learner == bindparam("learner")).with_for_update()
+)
+_INSERT_IGNORING_DUPLICATES: dict[str, Insert] = {
+    "sqlite": sqlite.insert(_LEDGER).on_conflict_do_nothing().returning(_LEDGER.c.id),
+    "postgresql": postgresql.insert(_LEDGER).on_conflict_do_nothing().returning(_LEDGER.c.id),
+}
 
 
 @dataclass(frozen=True)
@@ -53,15 +77,8 @@ async def cycle_and_key(
 ) -> tuple[LearningCycle | None, StoredRequest | None]:
     """A cycle (whoever's it is) and what the learner's idempotency key already produced,
     in one query; (None, None) for an unknown cycle, whatever the key."""
-    query = (
-        select(LearningCycle, LedgerEntry.kind, LedgerEntry.fingerprint, LedgerEntry.response)
-        .outerjoin(
-            LedgerEntry,
-            and_(LedgerEntry.learner == learner, LedgerEntry.idempotency_key == key),
-        )
-        .where(LearningCycle.id == cycle_id)
-    )
-    row = (await session.execute(query)).one_or_none()
+    params = {"learner": learner, "key": key, "cycle_id": cycle_id}
+    row = (await session.execute(_CYCLE_AND_KEY, params)).one_or_none()
     if row is None:
         return None, None
     cycle, kind, print_, response = row
@@ -98,10 +115,7 @@ async def entries(session: AsyncSession, learner: str | None = None) -> list[Led
 async def facts(session: AsyncSession, learner: str) -> list[LedgerFact]:
     """The learner's ledger as the rules engine sees it (reversals negative): only the three
     columns the engine reads, never the stored responses."""
-    query = select(LedgerEntry.credit_type, LedgerEntry.amount, LedgerEntry.earned_at).where(
-        LedgerEntry.learner == learner
-    )
-    rows = (await session.execute(query)).all()
+    rows = (await session.execute(_FACTS, {"learner": learner})).all()
     return [
         LedgerFact(credit_type, amount, earned_at.date()) for credit_type, amount, earned_at in rows
     ]
@@ -110,28 +124,18 @@ async def facts(session: AsyncSession, learner: str) -> list[LedgerFact]:
 async def lock_learner(session: AsyncSession, learner: str) -> LearnerProfile | None:
     """Lock the learner's profile row for this transaction, serialising one learner's claims
     so that caps hold under concurrency (FOR UPDATE on PostgreSQL; SQLite has one writer)."""
-    query = select(LearnerProfile).where(LearnerProfile.learner == learner).with_for_update()
-    return (await session.scalars(query)).one_or_none()
-
-
-def _insert_ignoring_duplicates(dialect: str, values: dict[str, Any]) -> Insert:
-    """INSERT ... ON CONFLICT DO NOTHING RETURNING id, in the session's dialect."""
-    if dialect == "sqlite":
-        return (
-            sqlite.insert(_LEDGER).values(values).on_conflict_do_nothing().returning(_LEDGER.c.id)
-        )
-    return (
-        postgresql.insert(_LEDGER).values(values).on_conflict_do_nothing().returning(_LEDGER.c.id)
-    )
+    return (await session.scalars(_LOCK_LEARNER, {"learner": learner})).one_or_none()
 
 
 async def insert_once(session: AsyncSession, entry: LedgerEntry) -> bool:
     """Insert an entry (not added to the session); False when a unique constraint says it
-    exists already. One statement: no savepoint, no flush; unset columns take their defaults."""
+    exists already. One statement: no savepoint, no flush; unset columns take their defaults
+    (the values are execution parameters, so the INSERT names the columns given)."""
     values = {
         column.key: value
         for column in _LEDGER.columns
         if (value := getattr(entry, column.key)) is not None
     }
-    statement = _insert_ignoring_duplicates(session.get_bind().dialect.name, values)
-    return (await session.execute(statement)).first() is not None
+    dialect = "sqlite" if session.get_bind().dialect.name == "sqlite" else "postgresql"
+    statement = _INSERT_IGNORING_DUPLICATES[dialect]
+    return (await session.execute(statement, values)).first() is not None

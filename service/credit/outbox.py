@@ -37,6 +37,25 @@ def statement_id(*parts: str) -> uuid.UUID:
     return uuid.uuid5(_NAMESPACE, "\x1f".join(parts))
 
 
+def row(
+    *, learner: str, event: dict[str, object], event_id: uuid.UUID, at: datetime
+) -> dict[str, Any]:
+    """One pending outbox item's values, by column, every column (the id too): due at once,
+    never attempted. What `enqueue` writes, and what a caller batching its writes inserts."""
+    payload = {**event, "id": str(event_id), "learner": learner, "timestamp": at.isoformat()}
+    return {
+        "id": uuid.uuid4(),
+        "statement_id": event_id,
+        "learner": learner,
+        "event": payload,
+        "attempts": 0,
+        "next_attempt_at": at,
+        "sent_at": None,
+        "last_error": None,
+        "created_at": at,
+    }
+
+
 async def enqueue(
     session: AsyncSession,
     *,
@@ -46,17 +65,7 @@ async def enqueue(
     at: datetime,
 ) -> None:
     """Add one learning event to the outbox (part of the caller's unit of work)."""
-    payload = {**event, "id": str(event_id), "learner": learner, "timestamp": at.isoformat()}
-    session.add(
-        XapiOutboxItem(
-            statement_id=event_id,
-            learner=learner,
-            event=payload,
-            attempts=0,
-            next_attempt_at=at,
-            created_at=at,
-        )
-    )
+    session.add(XapiOutboxItem(**row(learner=learner, event=event, event_id=event_id, at=at)))
     await session.flush()
 
 
