@@ -4,23 +4,35 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Callable, Coroutine
+from functools import cache
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import urlsplit
 
 from fastapi import Cookie, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.routing import APIRoute
-from fastapi.templating import Jinja2Templates
 
 from service.deps import RuntimeDep
 from service.errors import BedsideError
 from service.runtime import Runtime
-from smart_app.markdown import render_markdown
 from smart_app.session import SESSION_COOKIE, AppSession, SessionStore
 
-TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
-TEMPLATES.env.filters["markdown"] = render_markdown
+if TYPE_CHECKING:
+    from fastapi.templating import Jinja2Templates
+
+
+@cache
+def templates() -> Jinja2Templates:
+    """The page templates, built on the first page rendered: jinja2 and markdown-it (~3 MB
+    and 60 ms to import) are not loaded by a worker that only answers hooks."""
+    from fastapi.templating import Jinja2Templates
+
+    from smart_app.markdown import render_markdown
+
+    built = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+    built.env.filters["markdown"] = render_markdown
+    return built
 
 
 class SignInRequired(BedsideError):
@@ -70,7 +82,7 @@ async def render(
     request: Request, runtime: Runtime, template: str, status_code: int = 200, **context: Any
 ) -> HTMLResponse:
     """Render a page with the security headers."""
-    response = TEMPLATES.TemplateResponse(request, template, context, status_code=status_code)
+    response = templates().TemplateResponse(request, template, context, status_code=status_code)
     response.headers.update(await page_headers(runtime))
     return response
 

@@ -63,3 +63,37 @@ def test_serving_a_current_schema_never_imports_alembic(tmp_path: Path) -> None:
 
 def _base_env() -> dict[str, str]:
     return {key: value for key, value in os.environ.items() if not key.startswith("BEDSIDE_")}
+
+
+def test_a_current_sqlite_file_is_checked_without_sqlalchemy(tmp_path: Path) -> None:
+    # The parent of `bedside serve --workers N` starts its workers sooner without it.
+    url = f"sqlite:///{tmp_path / 'bedside.db'}"
+    upgrade_if_needed(url)
+    script = (
+        "import sys\n"
+        "from service.db.migrate import upgrade_if_needed\n"
+        f"assert upgrade_if_needed({url!r}) is False\n"
+        "print('sqlalchemy' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=_base_env(),
+        timeout=60,
+    )
+    assert done.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["sqlite://", "sqlite:///:memory:", "sqlite:///{db}?mode=ro", "postgresql://u@h/db"],
+)
+def test_other_urls_are_left_to_sqlalchemy(url: str, tmp_path: Path) -> None:
+    from service.db.migrate import _sqlite_file_is_current
+
+    db = tmp_path / "bedside.db"
+    upgrade_if_needed(f"sqlite:///{db}")
+    assert _sqlite_file_is_current(f"sqlite:///{db}") is True
+    assert _sqlite_file_is_current(url.format(db=db)) is False

@@ -1,19 +1,55 @@
 """The functional core: content library, compiled index, patient facts, matching, ranking,
-fatigue policy and card rendering. No I/O outside `loader.py` (and the `cli.py` adapter)."""
+fatigue policy and card rendering. No I/O outside `loader.py` (and the `cli.py` adapter).
 
-from service.cards.cases import CaseScore, QuestionFeedback, score_case
-from service.cards.facts import (
-    PatientFacts,
-    facts_from_resources,
-    resources_from_bundle,
-    resources_from_prefetch,
-)
-from service.cards.issues import ContentError, Issue
-from service.cards.library import ContentLibrary, load_library
-from service.cards.matching import Explanation, Match, explain, match, match_exhaustive
-from service.cards.model import ContentItem
-from service.cards.ranking import FatiguePolicy, LearnerState, choose, select
-from service.cards.render import render_card
+The names below are imported on first use (PEP 562): `bedside serve` and the other commands
+register their arguments through `service.cards.cli` without loading the content model and
+the matcher (~0.15 s) in a process that never matches anything.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from service.cards.cases import CaseScore, QuestionFeedback, score_case
+    from service.cards.facts import (
+        PatientFacts,
+        facts_from_resources,
+        resources_from_bundle,
+        resources_from_prefetch,
+    )
+    from service.cards.issues import ContentError, Issue
+    from service.cards.library import ContentLibrary, load_library
+    from service.cards.matching import Explanation, Match, explain, match, match_exhaustive
+    from service.cards.model import ContentItem
+    from service.cards.ranking import FatiguePolicy, LearnerState, choose, select
+    from service.cards.render import render_card
+
+_EXPORTS = {
+    "CaseScore": "cases",
+    "QuestionFeedback": "cases",
+    "score_case": "cases",
+    "PatientFacts": "facts",
+    "facts_from_resources": "facts",
+    "resources_from_bundle": "facts",
+    "resources_from_prefetch": "facts",
+    "ContentError": "issues",
+    "Issue": "issues",
+    "ContentLibrary": "library",
+    "load_library": "library",
+    "Explanation": "matching",
+    "Match": "matching",
+    "explain": "matching",
+    "match": "matching",
+    "match_exhaustive": "matching",
+    "ContentItem": "model",
+    "FatiguePolicy": "ranking",
+    "LearnerState": "ranking",
+    "choose": "ranking",
+    "select": "ranking",
+    "render_card": "render",
+}
 
 __all__ = [
     "CaseScore",
@@ -39,3 +75,16 @@ __all__ = [
     "score_case",
     "select",
 ]
+
+
+def __getattr__(name: str) -> object:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -8,21 +8,24 @@ import time
 from collections import Counter
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from service.cards.facts import facts_from_resources, resources_from_bundle
-from service.cards.facts import resources_from_prefetch as _prefetch_resources
-from service.cards.issues import ContentError
-from service.cards.library import BUNDLED_DIR, ContentLibrary, load_library
-from service.cards.loader import read_library
-from service.cards.matching import explain, match
-from service.cards.model import HOOKS
-from service.cards.synth import synthetic_library
+from service.cards.hook_names import HOOKS
+
+if TYPE_CHECKING:
+    from service.cards.library import ContentLibrary
+
+# The handlers import what they use: `register` runs for every `bedside` command (`serve`
+# too, whose parent process only migrates and starts the workers), and the content model,
+# loader and matcher cost ~0.15 s to import.
 
 
 def _check(args: argparse.Namespace) -> int:
+    from service.cards.library import BUNDLED_DIR
+    from service.cards.loader import read_library
+
     loaded = read_library(args.dir or BUNDLED_DIR, today=args.today or date.today())
     for issue in loaded.issues:
         print(issue)
@@ -32,6 +35,9 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _stats(args: argparse.Namespace) -> int:
+    from service.cards.issues import ContentError
+    from service.cards.library import load_library
+
     started = time.perf_counter()
     try:
         library = load_library(args.dir, today=date.today())
@@ -58,6 +64,8 @@ def _stats(args: argparse.Namespace) -> int:
 
 
 def _synth(args: argparse.Namespace) -> int:
+    from service.cards.synth import synthetic_library
+
     out: Path = args.out
     for relative, text in synthetic_library(args.count, seed=args.seed).items():
         target = out / relative
@@ -69,6 +77,9 @@ def _synth(args: argparse.Namespace) -> int:
 
 def _read_input(path: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]], str | None]:
     """(resources, draft orders, hook) from a FHIR Bundle or a CDS Hooks request body."""
+    from service.cards.facts import resources_from_bundle
+    from service.cards.facts import resources_from_prefetch as _prefetch_resources
+
     body = orjson.loads(path.read_bytes())
     if isinstance(body, dict) and "hook" in body and "resourceType" not in body:
         context = body["context"] if isinstance(body.get("context"), dict) else {}
@@ -81,6 +92,8 @@ def _read_input(path: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]],
 def _print_matches(
     library: ContentLibrary, args: argparse.Namespace, facts: Any, hook: str, at: date
 ) -> None:
+    from service.cards.matching import match
+
     found = match(library, facts, hook=hook, at=at)
     if args.json:
         rows = [
@@ -102,6 +115,11 @@ def _print_matches(
 
 
 def _match(args: argparse.Namespace) -> int:
+    from service.cards.facts import facts_from_resources
+    from service.cards.issues import ContentError
+    from service.cards.library import load_library
+    from service.cards.matching import explain
+
     try:
         library = load_library(args.content_dir)
         resources, orders, body_hook = _read_input(args.file)

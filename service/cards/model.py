@@ -12,8 +12,9 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, HttpUrl, field_validator
 
+from service.cards.hook_names import HOOKS as HOOKS  # re-exported: the hooks of `Hook`
+
 Hook = Literal["patient-view", "order-select", "order-sign", "encounter-start"]
-HOOKS: tuple[str, ...] = ("patient-view", "order-select", "order-sign", "encounter-start")
 
 
 def _code_text(value: object) -> object:
