@@ -101,14 +101,23 @@ def create_app(settings: Settings | None = None, *, migrate: bool = False) -> Fa
             from service.db.migrate import upgrade
 
             await asyncio.to_thread(upgrade, settings.resolved_database_url)
-        runtime = await build_runtime(settings)
-        app.state.runtime = runtime
-        runtime.recorder.start()
-        background = start_background_jobs(runtime)
-        # The index and the content are immutable for the worker's life: keep them out of
-        # the garbage collector's generations (halves GC cost on large hook bodies).
-        gc.collect()
-        gc.freeze()
+        # Start-up allocates long-lived objects only (the library and its index): automatic
+        # collections over them before the one below are waste (10,000 items: a gen0 pass,
+        # often older ones too, ~0.1 s each, before the first hook).
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            runtime = await build_runtime(settings)
+            app.state.runtime = runtime
+            runtime.recorder.start()
+            background = start_background_jobs(runtime)
+            # The index and the content are immutable for the worker's life: keep them out
+            # of the garbage collector's generations (halves GC cost on large hook bodies).
+            gc.collect()
+            gc.freeze()
+        finally:
+            if collecting:
+                gc.enable()
         # A hook body parses into thousands of young objects; with the default gen0 threshold
         # (700) collections run mid-call and promote the in-flight bodies of concurrent calls
         # into older generations, which every later pass rescans. 50 KB bodies, 16 connections:

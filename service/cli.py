@@ -25,9 +25,12 @@ def _serve(args: argparse.Namespace) -> int:
     if args.workers > 1 and not settings.redis_url:
         print(
             "warning: several workers without BEDSIDE_REDIS_URL do not share replay caches "
-            "or sessions; set BEDSIDE_REDIS_URL for more than one worker",
+            "or sessions, and read learner states on every call; set BEDSIDE_REDIS_URL for "
+            "more than one worker",
             file=sys.stderr,
         )
+        # A worker could not hear of the others' changes: no kept learner states.
+        os.environ["BEDSIDE_LEARNER_STATE_CACHE_SECONDS"] = "0"
     print(f"Bedside discovery URL: {settings.public_url}/cds-services", flush=True)
     # log_config=None: uvicorn logs through our JSON, redacting handler (set up per worker).
     uvicorn.run(
