@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
@@ -133,3 +134,62 @@ async def test_remove(sessions: async_sessionmaker[AsyncSession]) -> None:
             await service.remove_ehr(session, record.id)
         with pytest.raises(NotFound):
             await service.remove_ehr_by_issuer(session, "https://ehr.example.org")
+
+
+class _GatedLoads:
+    """load_registrations replaced: counts calls, each waits until the test opens the gate."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.gate = asyncio.Event()
+        self.answer: tuple[str, ...] = ("first",)
+
+    async def __call__(self, _session: object) -> tuple[str, ...]:
+        self.calls += 1
+        answer = self.answer
+        await self.gate.wait()
+        return answer
+
+
+async def test_an_expired_registry_answers_at_once_and_reloads_once(
+    sessions: async_sessionmaker[AsyncSession], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    loads = _GatedLoads()
+    monkeypatch.setattr("service.ehr.registry.load_registrations", loads)
+    registry = EhrRegistry(sessions, ttl_seconds=0.01)
+    first = asyncio.create_task(registry.all())
+    await asyncio.sleep(0.01)
+    assert not first.done()  # nothing known yet: the first lookup waits
+    loads.gate.set()
+    assert await first == ("first",)
+    loads.gate.clear()
+    loads.answer = ("second",)
+    await asyncio.sleep(0.02)  # expired
+    answers = await asyncio.wait_for(asyncio.gather(*(registry.all() for _ in range(16))), 1)
+    assert set(answers) == {("first",)}  # the known registrations, without waiting
+    assert loads.calls == 2  # and one reload for all sixteen
+    loads.gate.set()
+    await asyncio.sleep(0.01)
+    assert await registry.all() == ("second",)
+
+
+async def test_after_invalidate_a_lookup_waits_for_a_reload_begun_after_it(
+    sessions: async_sessionmaker[AsyncSession], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    loads = _GatedLoads()
+    monkeypatch.setattr("service.ehr.registry.load_registrations", loads)
+    registry = EhrRegistry(sessions, ttl_seconds=60)
+    loads.gate.set()
+    assert await registry.all() == ("first",)
+    loads.gate.clear()
+    await asyncio.sleep(0)
+    registry._loaded_at = -1e9  # expired: a background reload reads the old rows ...
+    assert await registry.all() == ("first",)
+    registry.invalidate()  # ... when this worker changes them
+    loads.answer = ("changed",)
+    waiting = asyncio.create_task(registry.all())
+    await asyncio.sleep(0.01)
+    assert not waiting.done()
+    loads.gate.set()
+    assert await waiting == ("changed",)
+    assert loads.calls == 3
