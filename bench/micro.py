@@ -3,13 +3,12 @@ stage, against the parse floor (orjson alone); the content index build; and the 
 recording issued cards and reading the learner's state add to a call.
 
 The stages call the same functions `service/hooks/service.py: handle_hook` calls, in the same
-order, on a runtime built exactly as a worker builds it (`service/app.py: build_runtime`).
+order, on a runtime built exactly as a worker builds it (`service/app.py: running_worker`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import gc
 import secrets
 import time
 import uuid
@@ -58,12 +57,10 @@ async def atimed(fn: Callable[[], Awaitable[object]], repeat: int) -> dict[str, 
     return _stats(samples)
 
 
-async def _runtime(harness: Harness, site: BedsideSite) -> tuple[Any, Any, list[Any]]:
-    from service.app import build_runtime, start_background_jobs
-    from service.hooks.auth import VerifiedCaller
+def _settings(site: BedsideSite) -> Any:
     from service.settings import Settings
 
-    settings = Settings(
+    return Settings(
         data_dir=site.data_dir,
         database_url=site.database_url,
         public_url="http://127.0.0.1:9",
@@ -71,17 +68,16 @@ async def _runtime(harness: Harness, site: BedsideSite) -> tuple[Any, Any, list[
         secret_key=secrets.token_urlsafe(48),
         log_level="WARNING",
     )
-    runtime = await build_runtime(settings)
-    runtime.recorder.start()
-    background = start_background_jobs(runtime)  # the learner-state channel, as a worker
+
+
+async def _caller(runtime: Any, harness: Harness) -> Any:
+    from service.hooks.auth import VerifiedCaller
+
     await asyncio.sleep(0.05)  # subscribed: the worker keeps learner states from here on
     registration = (await runtime.registry.by_issuer(harness.ehr.issuer))[0]
-    caller = VerifiedCaller(
+    return VerifiedCaller(
         issuer=registration.issuer, tenant=None, jti="bench", registration=registration
     )
-    gc.collect()
-    gc.freeze()
-    return runtime, caller, background
 
 
 async def _stages(
@@ -208,10 +204,11 @@ def _recording_cost(stages: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _hook_micro(harness: Harness, site: BedsideSite, repeat: int) -> dict[str, Any]:
+    from service.app import running_worker
     from service.hooks.recorder import IssuedCardRecord
 
-    runtime, caller, background = await _runtime(harness, site)
-    try:
+    async with running_worker(_settings(site)) as runtime:  # as a worker runs
+        caller = await _caller(runtime, harness)
         results: dict[str, Any] = {}
         for body in standard_bodies().values():
             audience = f"{runtime.settings.public_url}/cds-services/{body.service_id}"
@@ -240,15 +237,6 @@ async def _hook_micro(harness: Harness, site: BedsideSite, repeat: int) -> dict[
             )
             stages["recording_and_learner_state"] = _recording_cost(stages)
         return results
-    finally:
-        from service.app import close_runtime
-
-        for task in background:
-            task.cancel()
-        try:  # never let a slow shutdown hold the harness
-            await asyncio.wait_for(close_runtime(runtime), 20)
-        except TimeoutError:
-            pass
 
 
 def index_build(library_dir: Path | None, cache_dir: Path) -> dict[str, Any]:

@@ -89,6 +89,42 @@ async def close_runtime(runtime: Runtime) -> None:
     await runtime.engine.dispose()
 
 
+@asynccontextmanager
+async def running_worker(settings: Settings) -> AsyncIterator[Runtime]:
+    """A worker's runtime with its background jobs and garbage-collector settings, for the
+    life of the block (the app's lifespan, and the benchmark's in-process stages)."""
+    # Start-up allocates long-lived objects only (the library and its index): automatic
+    # collections over them before the one below are waste (10,000 items: a gen0 pass,
+    # often older ones too, ~0.1 s each, before the first hook).
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        runtime = await build_runtime(settings)
+        runtime.recorder.start()
+        background = _start_background_jobs(runtime)
+        # The index and the content are immutable for the worker's life: keep them out of
+        # the garbage collector's generations (halves GC cost on large hook bodies).
+        gc.collect()
+        gc.freeze()
+    finally:
+        if collecting:
+            gc.enable()
+    # A hook body parses into thousands of young objects; with the default gen0 threshold
+    # (700) collections run mid-call and promote the in-flight bodies of concurrent calls
+    # into older generations, which every later pass rescans. 50 KB bodies, 16 connections:
+    # 2.7-3.0 ms CPU per call instead of 2.8-3.6 ms.
+    thresholds = gc.get_threshold()
+    gc.set_threshold(10_000, 20, 20)
+    try:
+        yield runtime
+    finally:
+        gc.set_threshold(*thresholds)
+        for task in background:
+            task.cancel()
+        await asyncio.gather(*background, return_exceptions=True)
+        await close_runtime(runtime)
+
+
 def create_app(settings: Settings | None = None, *, migrate: bool = False) -> FastAPI:
     """The Bedside ASGI application. `migrate=True` upgrades the schema on start (single
     process only; `bedside serve` migrates once before it starts its workers)."""
@@ -101,37 +137,9 @@ def create_app(settings: Settings | None = None, *, migrate: bool = False) -> Fa
             from service.db.migrate import upgrade
 
             await asyncio.to_thread(upgrade, settings.resolved_database_url)
-        # Start-up allocates long-lived objects only (the library and its index): automatic
-        # collections over them before the one below are waste (10,000 items: a gen0 pass,
-        # often older ones too, ~0.1 s each, before the first hook).
-        collecting = gc.isenabled()
-        gc.disable()
-        try:
-            runtime = await build_runtime(settings)
+        async with running_worker(settings) as runtime:
             app.state.runtime = runtime
-            runtime.recorder.start()
-            background = start_background_jobs(runtime)
-            # The index and the content are immutable for the worker's life: keep them out
-            # of the garbage collector's generations (halves GC cost on large hook bodies).
-            gc.collect()
-            gc.freeze()
-        finally:
-            if collecting:
-                gc.enable()
-        # A hook body parses into thousands of young objects; with the default gen0 threshold
-        # (700) collections run mid-call and promote the in-flight bodies of concurrent calls
-        # into older generations, which every later pass rescans. 50 KB bodies, 16 connections:
-        # 2.7-3.0 ms CPU per call instead of 2.8-3.6 ms.
-        thresholds = gc.get_threshold()
-        gc.set_threshold(10_000, 20, 20)
-        try:
             yield
-        finally:
-            gc.set_threshold(*thresholds)
-            for task in background:
-                task.cancel()
-            await asyncio.gather(*background, return_exceptions=True)
-            await close_runtime(runtime)
 
     app = FastAPI(
         title="Bedside",
@@ -155,7 +163,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = False) -> Fa
     return app
 
 
-def start_background_jobs(runtime: Runtime) -> list[asyncio.Task[None]]:
+def _start_background_jobs(runtime: Runtime) -> list[asyncio.Task[None]]:
     """Background work of a worker: other workers' learner-state announcements and, when an
     LRS is configured, the xAPI outbox push."""
     loop = asyncio.get_running_loop()
