@@ -50,19 +50,22 @@ def test_serving_a_current_schema_never_imports_alembic(tmp_path: Path) -> None:
         "print(sorted(name for name in sys.modules if name.startswith(('alembic', 'fpdf'))))\n"
     )
     env = {"BEDSIDE_DATABASE_URL": url, "BEDSIDE_DATA_DIR": str(tmp_path / "data")}
+    assert _fresh_interpreter(script, env) == "[]"
+
+
+def _fresh_interpreter(script: str, env: dict[str, str] | None = None) -> str:
+    """What `script` prints in a new Python process (nothing imported yet), BEDSIDE_*
+    variables replaced by `env`."""
+    base = {key: value for key, value in os.environ.items() if not key.startswith("BEDSIDE_")}
     done = subprocess.run(
         [sys.executable, "-c", script],
         capture_output=True,
         text=True,
         check=True,
-        env={**_base_env(), **env},
+        env={**base, **(env or {})},
         timeout=60,
     )
-    assert done.stdout.strip() == "[]"
-
-
-def _base_env() -> dict[str, str]:
-    return {key: value for key, value in os.environ.items() if not key.startswith("BEDSIDE_")}
+    return done.stdout.strip()
 
 
 def test_a_current_sqlite_file_is_checked_without_sqlalchemy(tmp_path: Path) -> None:
@@ -75,15 +78,7 @@ def test_a_current_sqlite_file_is_checked_without_sqlalchemy(tmp_path: Path) -> 
         f"assert upgrade_if_needed({url!r}) is False\n"
         "print('sqlalchemy' in sys.modules)\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        check=True,
-        env=_base_env(),
-        timeout=60,
-    )
-    assert done.stdout.strip() == "False"
+    assert _fresh_interpreter(script) == "False"
 
 
 @pytest.mark.parametrize(

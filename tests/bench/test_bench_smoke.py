@@ -16,6 +16,15 @@ from bench.tokens import BenchEhr, TokenPool
 REPO = Path(__file__).resolve().parents[2]
 
 
+def _smoke_run(only: str, out: Path, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    """`python -m bench --smoke --only ONLY` in a subprocess, results written to `out`."""
+    command = [sys.executable, "-m", "bench", "--smoke", "--only", only, "--client", "python"]
+    command += ["--out", str(out), "--work-dir", str(tmp_path / "work")]
+    return subprocess.run(
+        command, cwd=REPO, capture_output=True, text=True, timeout=580, check=False
+    )
+
+
 def test_bodies_are_cds_hooks_requests_of_the_asked_size() -> None:
     bodies = standard_bodies()
     assert set(bodies) == {"pv-50k", "pv-250k", "order-sign"}
@@ -52,27 +61,7 @@ def test_token_pool_hands_out_each_token_once() -> None:
 @pytest.mark.timeout(600)
 def test_smoke_run_writes_results_with_the_expected_structure(tmp_path: Path) -> None:
     out = tmp_path / "results.json"
-    completed = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bench",
-            "--smoke",
-            "--only",
-            "micro,headline",
-            "--client",
-            "python",
-            "--out",
-            str(out),
-            "--work-dir",
-            str(tmp_path / "work"),
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=580,
-        check=False,
-    )
+    completed = _smoke_run("micro,headline", out, tmp_path)
     assert completed.returncode == 0, completed.stderr[-3000:]
     results = orjson.loads(out.read_bytes())
     assert {"machine", "options", "micro", "headline", "targets"} <= set(results)
@@ -93,27 +82,7 @@ def test_smoke_library_run_records_the_cards_of_both_libraries(tmp_path: Path) -
     """The library scenario end to end: the small library is a subset of the large one, and
     both servers are probed before and after the load runs (card counts recorded)."""
     out = tmp_path / "results.json"
-    completed = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bench",
-            "--smoke",
-            "--only",
-            "library",
-            "--client",
-            "python",
-            "--out",
-            str(out),
-            "--work-dir",
-            str(tmp_path / "work"),
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=580,
-        check=False,
-    )
+    completed = _smoke_run("library", out, tmp_path)
     assert completed.returncode == 0, completed.stderr[-3000:]
     library = orjson.loads(out.read_bytes())["library"]
     assert "error" not in library, library
