@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from service.credit.engine import CycleFacts
 from service.credit.schemas import CycleItem, CyclePatch, ProfileUpdate
@@ -73,3 +76,17 @@ def make_facts(**overrides: Any) -> CycleFacts:
     }
     values.update(overrides)
     return CycleFacts(**values)
+
+
+async def ready_cycle(sessions: async_sessionmaker[AsyncSession], learner: str) -> uuid.UUID:
+    """A learner with a profile and one documented (complete, claimable) cycle."""
+    from service.credit import service as credit
+    from service.db.engine import transaction
+
+    async with transaction(sessions) as session:
+        await credit.update_profile(session, learner, make_profile(), now=NOW)
+        cycle = await credit.start_cycle(
+            session, learner_key=learner, item=make_item(), card_uuid=None, now=NOW
+        )
+        await credit.update_cycle(session, learner, cycle.id, make_patch(), now=NOW)
+    return cycle.id

@@ -21,20 +21,10 @@ from service.credit import service as credit
 from service.credit.models import AuditEvent, LearningCycle, LedgerEntry, XapiOutboxItem
 from service.credit.rules import CreditRules
 from service.db.engine import make_engine, make_sessionmaker, transaction
-from tests.credit.factories import NOW, make_item, make_patch, make_profile
+from tests.credit.factories import NOW, ready_cycle
 
 Sessions = async_sessionmaker[AsyncSession]
 LEARNER = "learner-round-trips"
-
-
-async def _ready_cycle(sessions: Sessions, learner: str = LEARNER) -> uuid.UUID:
-    async with transaction(sessions) as session:
-        await credit.update_profile(session, learner, make_profile(), now=NOW)
-        cycle = await credit.start_cycle(
-            session, learner_key=learner, item=make_item(), card_uuid=None, now=NOW
-        )
-        await credit.update_cycle(session, learner, cycle.id, make_patch(), now=NOW)
-    return cycle.id
 
 
 @contextmanager
@@ -64,7 +54,7 @@ async def test_a_claim_sends_five_statements_on_postgresql_and_seven_on_sqlite(
     engine = make_engine(database_url)
     sessions = make_sessionmaker(engine)
     try:
-        cycle_id = await _ready_cycle(sessions)
+        cycle_id = await ready_cycle(sessions, LEARNER)
         with _statements(engine) as sent:
             async with transaction(sessions) as session:
                 await credit.claim(
@@ -81,7 +71,7 @@ async def test_a_claim_sends_five_statements_on_postgresql_and_seven_on_sqlite(
 async def test_a_claim_writes_the_cycle_the_audit_event_and_the_outbox_row(
     sessions: Sessions, rules: CreditRules
 ) -> None:
-    cycle_id = await _ready_cycle(sessions)
+    cycle_id = await ready_cycle(sessions, LEARNER)
     async with transaction(sessions) as session:
         held = await session.get(LearningCycle, cycle_id)  # the object the claim will load
         assert held is not None
@@ -111,7 +101,7 @@ async def test_a_claim_writes_the_cycle_the_audit_event_and_the_outbox_row(
 
 
 async def test_a_retry_writes_nothing_more(sessions: Sessions, rules: CreditRules) -> None:
-    cycle_id = await _ready_cycle(sessions)
+    cycle_id = await ready_cycle(sessions, LEARNER)
     for _ in range(3):
         async with transaction(sessions) as session:
             await credit.claim(
@@ -137,7 +127,7 @@ async def test_a_failing_write_rolls_back_the_whole_claim(
 ) -> None:
     """The batched writes are one unit with the entry: a clashing outbox row (its statement
     id already taken) leaves no entry, no claimed cycle and no audit event behind."""
-    cycle_id = await _ready_cycle(sessions)
+    cycle_id = await ready_cycle(sessions, LEARNER)
     taken = uuid.uuid4()
     async with transaction(sessions) as session:
         row = outbox.row(learner=LEARNER, event={"verb": "earned"}, event_id=taken, at=NOW)
@@ -163,7 +153,7 @@ async def test_a_claim_after_its_pooled_connection_was_killed_succeeds(
     engine = make_engine(postgres_url, pool_size=1)
     sessions = make_sessionmaker(engine)
     try:
-        cycle_id = await _ready_cycle(sessions)
+        cycle_id = await ready_cycle(sessions, LEARNER)
         async with sessions() as session:
             pid = (await session.execute(select(func.pg_backend_pid()))).scalar_one()
         admin = await asyncpg.connect(postgres_url.replace("postgresql+asyncpg", "postgresql"))

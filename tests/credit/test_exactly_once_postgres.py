@@ -19,7 +19,7 @@ from service.credit.models import LearnerProfile, LedgerEntry
 from service.credit.rules import CreditRules
 from service.db.engine import async_url, make_sessionmaker, transaction
 from service.errors import Unprocessable
-from tests.credit.factories import NOW, make_item, make_patch, make_profile
+from tests.credit.factories import NOW, make_item, make_patch, make_profile, ready_cycle
 
 pytestmark = pytest.mark.postgres
 Sessions = async_sessionmaker[AsyncSession]
@@ -33,16 +33,6 @@ async def pg_sessions(postgres_url: str) -> AsyncIterator[Sessions]:
     engine = create_async_engine(async_url(postgres_url), pool_size=20, max_overflow=0)
     yield make_sessionmaker(engine)
     await engine.dispose()
-
-
-async def _ready_cycle(sessions: Sessions, learner: str) -> uuid.UUID:
-    async with transaction(sessions) as session:
-        await credit.update_profile(session, learner, make_profile(), now=NOW)
-        cycle = await credit.start_cycle(
-            session, learner_key=learner, item=make_item(), card_uuid=None, now=NOW
-        )
-        await credit.update_cycle(session, learner, cycle.id, make_patch(), now=NOW)
-    return cycle.id
 
 
 async def _claim(
@@ -64,7 +54,7 @@ async def _entries(sessions: Sessions, learner: str) -> int:
 
 
 async def _round(sessions: Sessions, rules: CreditRules, learner: str) -> None:
-    cycle_id = await _ready_cycle(sessions, learner)
+    cycle_id = await ready_cycle(sessions, learner)
     results = await asyncio.gather(
         *(_claim(sessions, learner, cycle_id, "same-key", rules) for _ in range(TASKS))
     )
@@ -92,7 +82,7 @@ async def test_same_key_different_cycle_concurrently(
     pg_sessions: Sessions, rules: CreditRules
 ) -> None:
     learner = "lrn_two_cycles"
-    first = await _ready_cycle(pg_sessions, learner)
+    first = await ready_cycle(pg_sessions, learner)
     async with transaction(pg_sessions) as session:
         other = await credit.start_cycle(
             session, learner_key=learner, item=make_item(), card_uuid=None, now=NOW
@@ -115,7 +105,7 @@ async def test_cap_holds_under_concurrent_claims_of_one_learner(
     pg_sessions: Sessions, rules: CreditRules
 ) -> None:
     learner = "lrn_cap_race"
-    cycles = [await _ready_cycle(pg_sessions, learner) for _ in range(44)]  # 22 credits asked
+    cycles = [await ready_cycle(pg_sessions, learner) for _ in range(44)]  # 22 credits asked
     async with transaction(pg_sessions) as session:
         await credit.update_profile(session, learner, make_profile(), now=NOW)
 
