@@ -28,7 +28,16 @@ class ContentLibrary:
     """An immutable, compiled content library: `items` (library order), `terminology`,
     `warnings`, `get(id)`, and the per-hook index used by `matching.match`."""
 
-    __slots__ = ("_by_id", "_compiled", "_index", "items", "precedence", "terminology", "warnings")
+    __slots__ = (
+        "_by_id",
+        "_compiled",
+        "_index",
+        "evaluation_order",
+        "items",
+        "precedence",
+        "terminology",
+        "warnings",
+    )
 
     def __init__(
         self,
@@ -52,8 +61,9 @@ class ContentLibrary:
                 {entry.item.id: entry for entry in self._compiled}
             )
             self._index: Mapping[str, HookIndex] = build_index(self._compiled)
-            # each position's place in the learner-independent ranking order
-            self.precedence: tuple[int, ...] = ordinals(self._compiled)
+            # each position's place in the learner-independent ranking order, and its rank
+            # when equal places are ordered by id (the order matching evaluates candidates in)
+            self.precedence, self.evaluation_order = ordinals(self._compiled)
         finally:
             if collecting:
                 gc.enable()

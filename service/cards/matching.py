@@ -76,14 +76,14 @@ def match_by_precedence(
     library: ContentLibrary, facts: PatientFacts, *, hook: str, at: date
 ) -> Iterator[tuple[int, Match]]:
     """The items `match` finds, evaluated lazily best-first: (place in the library's
-    precedence order, match). Equal places come in no particular order."""
+    precedence order, match). Equal places come by item id."""
     index = library.hook_index(hook)
     if index is None:
         return
     view = FactView(_at(facts, at), library.terminology)
     entries = library.compiled_items
     places = library.precedence
-    for position in sorted(index.candidates(view), key=places.__getitem__):
+    for position in sorted(index.candidates(view), key=library.evaluation_order.__getitem__):
         entry = entries[position]
         if entry.item.expires >= at and (result := _evaluate(entry, view)) is not None:
             yield places[position], result

@@ -66,8 +66,15 @@ def compiled_key(entry: CompiledItem) -> ItemKey:
     )
 
 
-def ordinals(entries: Iterable[CompiledItem]) -> tuple[int, ...]:
-    """Per position, the item's place in the `item_key` order (equal keys, equal places)."""
+def ordinals(entries: Iterable[CompiledItem]) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Per position, the item's place in the `item_key` order (equal keys, equal places), and
+    its rank in the order of (`item_key`, id): the ranking's own order for a learner whose
+    specialty does not decide (`ranking.rank_key`), so that equal places come by id."""
     keys = [compiled_key(entry) for entry in entries]
     place = {key: n for n, key in enumerate(sorted(set(keys)))}
-    return tuple(place[key] for key in keys)
+    ids = [entry.item.id for entry in entries]
+    by_key_and_id = sorted(range(len(keys)), key=lambda position: (keys[position], ids[position]))
+    order = [0] * len(keys)
+    for rank, position in enumerate(by_key_and_id):
+        order[position] = rank
+    return tuple(place[key] for key in keys), tuple(order)

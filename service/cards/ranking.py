@@ -11,6 +11,7 @@ from types import MappingProxyType
 from service.cards.facts import PatientFacts
 from service.cards.library import ContentLibrary
 from service.cards.matching import Match, match_by_precedence
+from service.cards.model import ContentItem
 from service.cards.precedence import grade_rank, item_key
 
 __all__ = ["FatiguePolicy", "LearnerState", "choose", "grade_rank", "rank_key", "select"]
@@ -50,14 +51,17 @@ def _blocked(match: Match, state: LearnerState, window: timedelta, now: datetime
     return bool(state.profession and professions and state.profession not in professions)
 
 
+def _in_specialty(item: ContentItem, state: LearnerState) -> bool:
+    return bool(state.specialty and state.specialty in item.audience.specialties)
+
+
 def rank_key(match: Match, state: LearnerState) -> tuple[int, int, int, int, int, int, str]:
     """Sort key: the item's precedence (`precedence.item_key`: code-triggered, indicator,
     criteria, guideline before case, grade), then the learner's specialty, then the id."""
     item = match.item
-    in_specialty = bool(state.specialty and state.specialty in item.audience.specialties)
     return (
         *item_key(item, code_triggered=match.code_triggered, criteria_count=match.criteria_count),
-        0 if in_specialty else 1,
+        0 if _in_specialty(item, state) else 1,
         item.id,
     )
 
@@ -90,16 +94,17 @@ def choose(
     now: datetime,
 ) -> list[Match]:
     """`select(match(library, facts, hook=hook, at=at), state, policy, now=now)`, without
-    evaluating every candidate: candidates come best-first by precedence, and once
-    `policy.max_cards` are kept, the first candidate of a lower precedence ends the search
-    (it and everything after it rank below every kept match). A large library with many
-    candidates for a patient then costs about as much as a small one."""
+    evaluating every candidate: candidates come best-first by precedence, equal places by
+    id. Once `policy.max_cards` are kept, nothing later outranks them unless it is in the
+    learner's specialty where a kept item of the same place is not: the search ends there,
+    or at the first candidate of a lower place. A large library with many candidates for a
+    patient then costs about as much as a small one."""
     limit = max(policy.max_cards, 0)
     if limit == 0:
         return []
     window = timedelta(days=policy.repeat_window_days)
     seen: set[str] = set()
-    kept: list[Match] = []
+    kept: list[tuple[int, Match]] = []
     cutoff: int | None = None
     for place, candidate in match_by_precedence(library, facts, hook=hook, at=at):
         if cutoff is not None and place > cutoff:
@@ -107,8 +112,22 @@ def choose(
         if candidate.item.id in seen or _blocked(candidate, state, window, now):
             continue
         seen.add(candidate.item.id)
-        kept.append(candidate)
+        kept.append((place, candidate))
         if len(kept) == limit:
             cutoff = place
-    kept.sort(key=lambda candidate: rank_key(candidate, state))
-    return kept[:limit]
+        if cutoff is not None and _settled(kept, cutoff, limit, state):
+            break
+    chosen = sorted((candidate for _, candidate in kept), key=lambda c: rank_key(c, state))
+    return chosen[:limit]
+
+
+def _settled(kept: list[tuple[int, Match]], cutoff: int, limit: int, state: LearnerState) -> bool:
+    """Whether a later candidate of the cutoff place (it has a larger id) can no longer
+    displace any of the best `limit` kept: true once `limit` of them come from better places
+    or are in the learner's specialty (always, for a learner without one)."""
+    if not state.specialty:
+        return True
+    beyond_reach = sum(
+        1 for place, candidate in kept if place < cutoff or _in_specialty(candidate.item, state)
+    )
+    return beyond_reach >= limit

@@ -106,9 +106,21 @@ def test_choose_equals_select_of_every_match(
         assert choose(library, facts, state, policy, hook=hook, at=AT, now=NOW) == expected
 
 
+def _counting_evaluations(monkeypatch: Any) -> list[str]:
+    evaluated: list[str] = []
+    evaluate = matching._evaluate
+
+    def counting(entry: Any, view: Any) -> Any:
+        evaluated.append(entry.item.id)
+        return evaluate(entry, view)
+
+    monkeypatch.setattr(matching, "_evaluate", counting)
+    return evaluated
+
+
 def test_choose_stops_once_nothing_later_can_outrank(monkeypatch: Any) -> None:
-    """200 items apply; the best two are code-triggered warnings. Only the items that share
-    their precedence are evaluated, not the other 198."""
+    """200 items apply; the best two are code-triggered warnings. Only those two are
+    evaluated, not the other 198 (a learner without a specialty: nothing later competes)."""
     warnings = [
         make_item(
             id=f"warning-{n}",
@@ -123,20 +135,47 @@ def test_choose_stops_once_nothing_later_can_outrank(monkeypatch: Any) -> None:
     ]
     library = ContentLibrary([*plain, *warnings], make_terminology())
     facts = facts_from_resources([patient(), condition("E11.9", ICD10_URL)], at=AT, draft_orders=())
-    evaluated: list[str] = []
-    evaluate = matching._evaluate
-
-    def counting(entry: Any, view: Any) -> Any:
-        evaluated.append(entry.item.id)
-        return evaluate(entry, view)
-
-    monkeypatch.setattr(matching, "_evaluate", counting)
+    evaluated = _counting_evaluations(monkeypatch)
     chosen = choose(
         library, facts, LearnerState(), FatiguePolicy(), hook="patient-view", at=AT, now=NOW
     )
     assert [m.item_id for m in chosen] == ["warning-0", "warning-1"]
-    assert len(evaluated) == 3  # the two warnings and the first plain item, which ends it
+    assert evaluated == ["warning-0", "warning-1"]
     assert len(match(library, facts, hook="patient-view", at=AT)) == 200
+
+
+def test_equal_precedence_candidates_are_evaluated_by_id_until_settled(monkeypatch: Any) -> None:
+    """Forty items of one precedence, in scrambled library order. Without a specialty the two
+    smallest ids win and nothing else is evaluated; with one, the search goes on through the
+    place until two in-specialty items are kept (item-21, the second cardiology item by id,
+    ends it)."""
+    spec = {"conditions": {"any_of": {"icd10": ["E11"]}}}
+    cardiology = {7, 21, 30, 33}
+    items = [
+        make_item(
+            id=f"item-{(n * 17) % 40:02}",
+            applies=spec,
+            audience={"specialties": ["cardiology"] if (n * 17) % 40 in cardiology else []},
+        )
+        for n in range(40)
+    ]
+    library = ContentLibrary(items, make_terminology())
+    facts = facts_from_resources([patient(), condition("E11.9", ICD10_URL)], at=AT)
+    evaluated = _counting_evaluations(monkeypatch)
+    policy = FatiguePolicy(max_cards=2)
+
+    chosen = choose(library, facts, LearnerState(), policy, hook="patient-view", at=AT, now=NOW)
+    assert [m.item_id for m in chosen] == ["item-00", "item-01"]
+    assert evaluated == ["item-00", "item-01"]
+
+    evaluated.clear()
+    state = LearnerState(specialty="cardiology")
+    chosen = choose(library, facts, state, policy, hook="patient-view", at=AT, now=NOW)
+    assert [m.item_id for m in chosen] == ["item-07", "item-21"]
+    assert evaluated == [f"item-{n:02}" for n in range(22)]
+    assert chosen == select(
+        match(library, facts, hook="patient-view", at=AT), state, policy, now=NOW
+    )
 
 
 def test_an_equal_precedence_candidate_after_the_limit_still_competes() -> None:
