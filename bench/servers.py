@@ -266,7 +266,10 @@ def prepare_site(
     if postgres_admin_url:
         url = asyncio.run(_recreate_postgres(postgres_admin_url, database_name))
     else:
-        url = f"sqlite:///{work_dir / 'bedside.db'}"
+        database = work_dir / "bedside.db"
+        for stale in (database, *(database.with_name(database.name + s) for s in ("-wal", "-shm"))):
+            stale.unlink(missing_ok=True)  # a kept --work-dir: its EHR key is a past run's
+        url = f"sqlite:///{database}"
     upgrade(url)
     asyncio.run(_register(url, ehr))
     return BedsideSite(data_dir, url, ehr, BENCH_REDIS_URL)
