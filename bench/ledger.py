@@ -1,5 +1,6 @@
 """Ledger throughput: credit claims per second on PostgreSQL, two worker processes, every claim
-carrying an idempotency key, one in ten retried concurrently from the other worker.
+carrying an idempotency key, one in ten retried concurrently from the other worker, the claims
+in flight together from different learners (as clinicians claim one cycle at a time).
 
 Claims go through `service/credit/service.py: claim()` (the function behind
 `POST /api/learner/cycles/{id}/claim`) inside `service.db.engine.transaction`, 16 concurrent
@@ -175,6 +176,24 @@ async def _ledger_rows(url: str) -> int:
         await conn.close()
 
 
+def _schedule(
+    pairs: list[tuple[str, str]],
+) -> tuple[list[list[tuple[str, str]]], list[tuple[str, str]]]:
+    """Each process's queue: every learner's first cycle, then every learner's second...
+    (clinicians claim one cycle at a time, so the claims in flight together are different
+    learners'), dealt alternately to the two processes; one claim in ten is also queued at
+    the same point in the other process's queue, a retry (same key) racing the original."""
+    rounds = sorted(range(len(pairs)), key=lambda i: (i % CYCLES_PER_LEARNER, i))
+    halves: list[list[tuple[str, str]]] = [[], []]
+    retries: list[tuple[str, str]] = []
+    for n, index in enumerate(rounds):
+        halves[n % 2].append(pairs[index])
+        if n % 10 == 0:
+            halves[(n + 1) % 2].append(pairs[index])
+            retries.append(pairs[index])
+    return halves, retries
+
+
 def claims_per_second(postgres_admin_url: str | None, claims: int) -> dict[str, Any]:
     """Two processes claim `claims` cycles (plus 10% concurrent retries); claims per second
     and the exactly-once check (ledger rows == cycles)."""
@@ -185,10 +204,7 @@ def claims_per_second(postgres_admin_url: str | None, claims: int) -> dict[str, 
     url = asyncio.run(_recreate_postgres(postgres_admin_url, "bench_ledger"))
     upgrade(url)
     pairs = asyncio.run(_prepare(url, claims))
-    halves = [pairs[0::2], pairs[1::2]]
-    retries = pairs[::10]  # the same claim, same key, from the other process
-    halves[0] += [p for i, p in enumerate(retries) if i % 2]
-    halves[1] += [p for i, p in enumerate(retries) if not i % 2]
+    halves, retries = _schedule(pairs)
     context = multiprocessing.get_context("spawn")
     results = context.Queue()
     start_at = time.time() + 3.0
