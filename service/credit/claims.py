@@ -4,9 +4,10 @@ A claim's fingerprint is (cycle id, learner). The same idempotency key with the 
 fingerprint returns the stored response; with another fingerprint it is 422. A cycle has at
 most one claim whatever the key; an entry at most one reversal.
 
-How a claim stays exactly-once: a retry of a committed claim is answered by one lookup of
-its key, before any lock. Otherwise the learner's profile row is locked (serialising the
-learner's claims, so caps hold) and the cycle is read under the lock. The insert is
+How a claim stays exactly-once: one query reads the cycle and the learner's idempotency key
+and locks the learner's profile row (serialising the learner's claims, so that the ledger
+facts read next are complete and caps hold); a retry of a committed claim is answered from
+its key there. The insert is
 `INSERT ... ON CONFLICT DO NOTHING` against the ledger's unique constraints, which are the
 real guarantee: when it inserts nothing, or when the engine refuses, the request already on
 record (the same key, else the cycle's claim) answers instead, or 422 for a reused key.
@@ -95,17 +96,19 @@ async def _replay(
 
 async def _claimable(
     session: AsyncSession, learner_key: str, cycle_id: uuid.UUID, key: str, print_: str
-) -> LearningCycle | ClaimResult:
-    """The learner's cycle, or the stored answer when the key was used already (one query).
-    NotFound for an unknown id or another learner's cycle, after the key is checked."""
-    cycle, stored = await ledger.cycle_and_key(session, learner_key, cycle_id, key)
-    if stored is not None:
-        return _replayed(stored, print_)
+) -> tuple[LearningCycle, LearnerProfile | None] | ClaimResult:
+    """The learner's cycle and profile (its row now locked), or the stored answer when the
+    key was used already (one query). NotFound for an unknown id or another learner's
+    cycle, after the key is checked."""
+    found = await ledger.claim_context(session, learner_key, cycle_id, key)
+    cycle = found.cycle
+    if found.stored is not None:
+        return _replayed(found.stored, print_)
     if cycle is None and (replayed := await _replay(session, learner_key, key, print_)):
         return replayed  # a stored claim of a cycle since pruned
     if cycle is None or cycle.learner != learner_key:
         raise NotFound("learning cycle not found")
-    return cycle
+    return cycle, found.profile
 
 
 async def _settled(
@@ -225,12 +228,12 @@ async def claim(
 ) -> ClaimResult:
     """Claim credit for a cycle, exactly once; retries get the stored response."""
     print_ = ledger.fingerprint("claim", str(cycle_id), learner_key)
-    cycle = await _claimable(session, learner_key, cycle_id, idempotency_key, print_)
-    if isinstance(cycle, ClaimResult):
-        return cycle  # a retry of a committed claim: no lock, no write
-    # serialises this learner's claims, so that the facts below are complete and caps hold;
-    # the cycle was read before it: a stale read ends in the conflict or refusal path below
-    profile = await ledger.lock_learner(session, learner_key)
+    claimable = await _claimable(session, learner_key, cycle_id, idempotency_key, print_)
+    if isinstance(claimable, ClaimResult):
+        return claimable  # a retry of a committed claim: no write
+    # the learner's claims are serialised from here, so the facts read next are complete and
+    # caps hold; the cycle may predate the lock: a stale read ends in the conflict path below
+    cycle, profile = claimable
     decision = await _decide(session, cycle, profile, rules, now)
     if decision.allowed:
         entry, result = _claim_entry(cycle, decision, idempotency_key, print_, now, rules)

@@ -16,32 +16,49 @@ from dataclasses import dataclass
 from functools import cache
 from typing import cast
 
-from sqlalchemy import Insert, Table, and_, bindparam, select
+from sqlalchemy import Insert, Select, Table, and_, bindparam, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from service.credit.engine import LedgerFact
 from service.credit.models import LearnerProfile, LearningCycle, LedgerEntry
 
 _LEDGER = cast(Table, LedgerEntry.__table__)  # a mapped class's table is a Table
 
+
+def claim_context_query(
+    *, lock: bool = True
+) -> Select[LearningCycle, str, str, dict[str, object], LearnerProfile]:
+    """A cycle, what the learner's idempotency key already produced, and the learner's
+    profile, in one query; with `lock`, the profile row is locked FOR UPDATE on PostgreSQL
+    (a CTE: FOR UPDATE cannot apply to the nullable side of an outer join). SQLite has one
+    writer and no row locks."""
+    profile = select(LearnerProfile).where(LearnerProfile.learner == bindparam("learner"))
+    learner = aliased(
+        LearnerProfile, (profile.with_for_update() if lock else profile).cte("profile")
+    )
+    return (
+        select(
+            LearningCycle, LedgerEntry.kind, LedgerEntry.fingerprint, LedgerEntry.response, learner
+        )
+        .select_from(LearningCycle)
+        .outerjoin(
+            LedgerEntry,
+            and_(
+                LedgerEntry.learner == bindparam("learner"),
+                LedgerEntry.idempotency_key == bindparam("key"),
+            ),
+        )
+        .outerjoin(learner, true())
+        .where(LearningCycle.id == bindparam("cycle_id"))
+    )
+
+
 # The claim path's statements are built once with bound parameters: building one per call
 # (coercing each value, then computing its cache key) cost more CPU than running it.
-_CYCLE_AND_KEY = (
-    select(LearningCycle, LedgerEntry.kind, LedgerEntry.fingerprint, LedgerEntry.response)
-    .outerjoin(
-        LedgerEntry,
-        and_(
-            LedgerEntry.learner == bindparam("learner"),
-            LedgerEntry.idempotency_key == bindparam("key"),
-        ),
-    )
-    .where(LearningCycle.id == bindparam("cycle_id"))
-)
+_CLAIM_CONTEXT = claim_context_query()
 _FACTS = select(LedgerEntry.credit_type, LedgerEntry.amount, LedgerEntry.earned_at).where(
     LedgerEntry.learner == bindparam("learner")
-)
-_LOCK_LEARNER = (
-    select(LearnerProfile).where(LearnerProfile.learner == bindparam("learner")).with_for_update()
 )
 
 
@@ -81,17 +98,31 @@ async def by_key(session: AsyncSession, learner: str, key: str) -> StoredRequest
     return None if row is None else StoredRequest(row.kind, row.fingerprint, row.response)
 
 
-async def cycle_and_key(
+@dataclass(frozen=True)
+class ClaimContext:
+    """What a claim starts from: the cycle (whoever's it is; None when unknown), the stored
+    answer of the learner's idempotency key, and the learner's profile (now locked)."""
+
+    cycle: LearningCycle | None
+    stored: StoredRequest | None
+    profile: LearnerProfile | None
+
+
+async def claim_context(
     session: AsyncSession, learner: str, cycle_id: uuid.UUID, key: str
-) -> tuple[LearningCycle | None, StoredRequest | None]:
-    """A cycle (whoever's it is) and what the learner's idempotency key already produced,
-    in one query; (None, None) for an unknown cycle, whatever the key."""
+) -> ClaimContext:
+    """One query: the cycle, the key's stored answer, and the learner's profile, whose row it
+    locks for the transaction when the cycle exists. The lock serialises one learner's claims
+    so that the ledger facts read after it are complete and caps hold under concurrency; the
+    cycle and the key come from the query's snapshot, which may predate the lock (a stale
+    read ends in the insert's conflict path)."""
     params = {"learner": learner, "key": key, "cycle_id": cycle_id}
-    row = (await session.execute(_CYCLE_AND_KEY, params)).one_or_none()
+    row = (await session.execute(_CLAIM_CONTEXT, params)).one_or_none()
     if row is None:
-        return None, None
-    cycle, kind, print_, response = row
-    return cycle, None if kind is None else StoredRequest(kind, print_, response)
+        return ClaimContext(None, None, None)
+    cycle, kind, print_, response, profile = row
+    stored = None if kind is None else StoredRequest(kind, print_, response)
+    return ClaimContext(cycle, stored, profile)
 
 
 async def claim_response(session: AsyncSession, cycle_id: uuid.UUID) -> dict[str, object] | None:
@@ -128,12 +159,6 @@ async def facts(session: AsyncSession, learner: str) -> list[LedgerFact]:
     return [
         LedgerFact(credit_type, amount, earned_at.date()) for credit_type, amount, earned_at in rows
     ]
-
-
-async def lock_learner(session: AsyncSession, learner: str) -> LearnerProfile | None:
-    """Lock the learner's profile row for this transaction, serialising one learner's claims
-    so that caps hold under concurrency (FOR UPDATE on PostgreSQL; SQLite has one writer)."""
-    return (await session.scalars(_LOCK_LEARNER, {"learner": learner})).one_or_none()
 
 
 async def insert_once(session: AsyncSession, entry: LedgerEntry) -> bool:

@@ -48,7 +48,7 @@ async def _count(sessions: Sessions, model: Any, **where: Any) -> int:
         return int((await session.execute(query)).scalar_one())
 
 
-async def test_a_claim_sends_five_statements_on_postgresql_and_seven_on_sqlite(
+async def test_a_claim_sends_four_statements_on_postgresql_and_six_on_sqlite(
     database_url: str, rules: CreditRules
 ) -> None:
     engine = make_engine(database_url)
@@ -60,10 +60,11 @@ async def test_a_claim_sends_five_statements_on_postgresql_and_seven_on_sqlite(
                 await credit.claim(
                     session, LEARNER, cycle_id, idempotency_key="k1", rules=rules, now=NOW
                 )
-        # cycle+key, lock, facts, the entry, then the cycle/audit/outbox writes (one on
+        # cycle+key+lock, facts, the entry, then the cycle/audit/outbox writes (one on
         # PostgreSQL, as CTEs; three on SQLite)
         postgres = engine.dialect.name == "postgresql"
-        assert len(sent) == (5 if postgres else 7), sent
+        assert len(sent) == (4 if postgres else 6), sent
+        assert "FOR UPDATE" in sent[0] if postgres else "FOR UPDATE" not in sent[0]
     finally:
         await engine.dispose()
 

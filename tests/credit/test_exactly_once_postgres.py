@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_asyn
 
 from service.credit import ledger
 from service.credit import service as credit
-from service.credit.models import LearnerProfile, LedgerEntry
+from service.credit.models import LedgerEntry
 from service.credit.rules import CreditRules
 from service.db.engine import async_url, make_sessionmaker, transaction
 from service.errors import Unprocessable
@@ -63,16 +63,12 @@ async def _round(sessions: Sessions, rules: CreditRules, learner: str) -> None:
     assert await _entries(sessions, learner) == 1
 
 
-async def _no_lock(session: AsyncSession, learner: str) -> LearnerProfile | None:
-    return await session.get(LearnerProfile, learner)
-
-
 @pytest.mark.parametrize("locked", [True, False], ids=["learner-lock", "constraints-only"])
 async def test_concurrent_identical_claims_make_one_entry(
     pg_sessions: Sessions, rules: CreditRules, locked: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     if not locked:
-        monkeypatch.setattr(ledger, "lock_learner", _no_lock)
+        monkeypatch.setattr(ledger, "_CLAIM_CONTEXT", ledger.claim_context_query(lock=False))
     rounds = ROUNDS if locked else ROUNDS // 10
     for i in range(rounds):
         await _round(pg_sessions, rules, f"lrn_round_{locked}_{i}")
