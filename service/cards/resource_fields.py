@@ -14,6 +14,7 @@ from typing import Any
 from service.cards.codes import ICD10, normalize_code, system_key, system_urls
 
 Coding = tuple[str, str, str]  # (system key, normalised code, display)
+_NUMBERS = (int, float)  # a constant: `int | float` builds a union object per call
 
 
 def text(value: object) -> str:
@@ -33,7 +34,7 @@ def items(value: object) -> list[Any]:
 
 def number(value: object) -> float | None:
     """A finite JSON number (booleans excluded), or None."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if isinstance(value, bool) or not isinstance(value, _NUMBERS):
         return None
     try:
         result = float(value)
