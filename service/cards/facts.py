@@ -213,7 +213,9 @@ class _Collector:
 
     def add(self, resource: Mapping[str, Any]) -> None:
         kind = text(resource.get("resourceType"))
-        if kind == "Patient":
+        if kind == "Observation":  # first: most of a large prefetch
+            self._observation(resource)
+        elif kind == "Patient":
             self.patient = resource
         elif kind == "Condition":
             if _is_active_condition(resource) and (found := _condition(resource)):
@@ -221,8 +223,6 @@ class _Collector:
         elif kind in _MEDICATION_TYPES:
             if text(resource.get("status")) == "active":
                 self.medications.append(medication_of(resource, self.terminology))
-        elif kind == "Observation":
-            self._observation(resource)
         elif kind == "Procedure":
             self._procedure(resource)
 
