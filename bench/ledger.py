@@ -182,13 +182,15 @@ def _schedule(
     """Each process's queue: every learner's first cycle, then every learner's second...
     (clinicians claim one cycle at a time, so the claims in flight together are different
     learners'), dealt alternately to the two processes; one claim in ten is also queued at
-    the same point in the other process's queue, a retry (same key) racing the original."""
+    the same point in the other process's queue, a retry (same key) racing the original.
+    Retries go to each process in turn (claims 0 and 11 of every 20), so that neither queue
+    runs ahead of the other."""
     rounds = sorted(range(len(pairs)), key=lambda i: (i % CYCLES_PER_LEARNER, i))
     halves: list[list[tuple[str, str]]] = [[], []]
     retries: list[tuple[str, str]] = []
     for n, index in enumerate(rounds):
         halves[n % 2].append(pairs[index])
-        if n % 10 == 0:
+        if n % 20 in (0, 11):
             halves[(n + 1) % 2].append(pairs[index])
             retries.append(pairs[index])
     return halves, retries
