@@ -106,7 +106,10 @@ async def _stages(
 
     def facts() -> Any:
         return facts_from_resources(
-            hooks.gather_resources(prefetch), at=now.date(), draft_orders=drafts
+            hooks.gather_resources(prefetch),
+            at=now.date(),
+            draft_orders=drafts,
+            observations=runtime.content.observation_codes,  # as read_call reads them
         )
 
     patient = facts()

@@ -6,6 +6,7 @@ import operator
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from service.cards.codes import LOINC
 from service.cards.criteria import (
     AgeCriterion,
     CompiledCodeSet,
@@ -243,6 +244,18 @@ def _code_criteria(
     if applies.procedures is not None and applies.procedures.none_of is not None:
         found.append(ProceduresNone(compile_procset(applies.procedures.none_of, terminology)))
     return found, condition_keys, procedure_keys
+
+
+def observation_codes(entry: CompiledItem) -> set[str]:
+    """The LOINC codes an item's criteria can look up in a patient's observations (lab
+    values, missing labs, observations as procedures): what the facts must keep for it."""
+    codes: set[str] = set()
+    for criterion in entry.criteria:
+        if isinstance(criterion, LabCriterion | LabMissingCriterion):
+            codes.update(criterion.rule.loinc)
+        elif isinstance(criterion, ProceduresAny | ProceduresNone):
+            codes.update(code for key, code in criterion.procs.codes if key == LOINC)
+    return codes
 
 
 def compile_item(position: int, item: ContentItem, terminology: Terminology) -> CompiledItem:

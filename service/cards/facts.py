@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from types import MappingProxyType
@@ -29,6 +29,7 @@ from service.cards.terminology import Terminology, ingredients_from_display
 
 SMOKING_LOINC = "72166-2"
 PREGNANCY_LOINC = "82810-3"
+_OWN_LOINCS = frozenset({SMOKING_LOINC, PREGNANCY_LOINC})  # read whatever the library wants
 _SMOKING: dict[str, str] = {
     "449868002": "current",
     "428041000124106": "current",
@@ -200,9 +201,12 @@ _FORMER_SMOKING = (frozenset({"8517006"}), ("Z87891",))
 class _Collector:
     """Accumulates facts while walking resources once."""
 
-    def __init__(self, at: date, terminology: Terminology | None) -> None:
+    def __init__(
+        self, at: date, terminology: Terminology | None, observations: Container[str] | None
+    ) -> None:
         self.at = at
         self.terminology = terminology
+        self.observations = observations
         self.patient: Mapping[str, Any] = {}
         self.conditions: list[Condition] = []
         self.medications: list[Medication] = []
@@ -229,19 +233,34 @@ class _Collector:
     def _observation(self, resource: Mapping[str, Any]) -> None:
         if text(resource.get("status")) in _VOID:
             return
+        loincs = self._loincs(resource)
+        listed = resource.get("component")
+        components = (
+            [(part, codes) for part in map(obj, items(listed)) if (codes := self._loincs(part))]
+            if listed
+            else ()
+        )
+        if not loincs and not components:  # nothing wanted: not even its date is parsed
+            return
         when = effective_date(
             resource, "effectiveDateTime", "effectivePeriod", "effectiveInstant", "issued"
         )
         if when is None:
             return
-        self._observation_value(resource, when)
-        for component in items(resource.get("component")):
-            self._observation_value(obj(component), when)
+        if loincs:
+            self._observation_value(resource, loincs, when)
+        for component, codes in components:
+            self._observation_value(component, codes, when)
 
-    def _observation_value(self, element: Mapping[str, Any], when: date) -> None:
-        loincs = codes_of(element.get("code"), LOINC)
-        if not loincs:
-            return
+    def _loincs(self, element: Mapping[str, Any]) -> list[str]:
+        """An observation's (or component's) LOINC codes that are wanted."""
+        codes = codes_of(element.get("code"), LOINC)
+        wanted = self.observations
+        if wanted is None or not codes:
+            return codes
+        return [code for code in codes if code in wanted or code in _OWN_LOINCS]
+
+    def _observation_value(self, element: Mapping[str, Any], loincs: list[str], when: date) -> None:
         quantity = obj(element.get("valueQuantity"))
         value = number(quantity.get("value"))
         concept = element.get("valueCodeableConcept")
@@ -349,13 +368,17 @@ def facts_from_resources(
     at: date,
     draft_orders: Iterable[object] = (),
     terminology: Terminology | None = None,
+    observations: Container[str] | None = None,
 ) -> PatientFacts:
     """Patient facts at `at` from plain-dict resources (Patient, Condition, MedicationRequest,
     MedicationStatement, Observation, Procedure; others ignored) and the draft orders of an
     order hook (MedicationRequest, ServiceRequest). With `terminology`, medication
     ingredients come from its RxNorm table; without, from display names (matching resolves
-    RxNorm codes against the library's table again)."""
-    collector = _Collector(at, terminology)
+    RxNorm codes against the library's table again). With `observations` (LOINC codes, as
+    `ContentLibrary.observation_codes`), only those observations are read, and smoking status
+    and pregnancy, which the facts themselves use: most of a long lab history is codes no
+    criterion looks up."""
+    collector = _Collector(at, terminology, observations)
     for resource in resources:
         if isinstance(resource, dict):
             collector.add(resource)

@@ -12,7 +12,7 @@ from datetime import date
 from pathlib import Path
 from types import MappingProxyType
 
-from service.cards.compiler import CompiledItem, compile_item
+from service.cards.compiler import CompiledItem, compile_item, observation_codes
 from service.cards.index import HookIndex, build_index
 from service.cards.issues import ContentError, Issue
 from service.cards.model import ContentItem
@@ -34,6 +34,7 @@ class ContentLibrary:
         "_index",
         "evaluation_order",
         "items",
+        "observation_codes",
         "precedence",
         "terminology",
         "warnings",
@@ -64,6 +65,10 @@ class ContentLibrary:
             # each position's place in the learner-independent ranking order, and its rank
             # when equal places are ordered by id (the order matching evaluates candidates in)
             self.precedence, self.evaluation_order = ordinals(self._compiled)
+            # the LOINC codes any item can look up: the hook reads only these observations
+            self.observation_codes: frozenset[str] = frozenset(
+                code for entry in self._compiled for code in observation_codes(entry)
+            )
         finally:
             if collecting:
                 gc.enable()

@@ -135,7 +135,12 @@ async def read_call(
         breaker=_breaker,
     )
     draft_orders = resources_from_bundle(getattr(context, "draft_orders", None) or {})
-    facts = facts_from_resources(gather_resources(prefetch), at=at, draft_orders=draft_orders)
+    facts = facts_from_resources(
+        gather_resources(prefetch),
+        at=at,
+        draft_orders=draft_orders,
+        observations=runtime.content.observation_codes,
+    )
     return PatientCall(facts, context.user_id, request.hook_instance)
 
 

@@ -125,6 +125,39 @@ def test_observation_components_become_labs() -> None:
     assert "85354-9" in facts.observed
 
 
+def test_only_the_wanted_observations_are_read() -> None:
+    """With `observations`, other LOINC codes are skipped, a panel keeps its wanted
+    components, and smoking status and pregnancy are read whatever is wanted."""
+    panel = {
+        "resourceType": "Observation",
+        "status": "final",
+        "code": {"coding": [{"system": "http://loinc.org", "code": "85354-9"}]},
+        "effectiveDateTime": "2021-03-01",
+        "component": [
+            {
+                "code": {"coding": [{"system": "http://loinc.org", "code": code}]},
+                "valueQuantity": {"value": value, "unit": "mm[Hg]"},
+            }
+            for code, value in (("8480-6", 150), ("8462-4", 95))
+        ],
+    }
+    resources = [
+        observation("4548-4", 9.5, "2021-02-01"),
+        observation("2093-3", 210, "2021-02-01"),
+        panel,
+        coded_observation("72166-2", "449868002", "Smokes daily", "2020-01-01"),
+        coded_observation("82810-3", "77386006", "Pregnant", "2021-03-01"),
+    ]
+    facts = facts_from_resources(resources, at=AT, observations=frozenset({"4548-4", "8480-6"}))
+    assert set(facts.labs) == {"4548-4", "8480-6"}
+    assert set(facts.observed) == {"4548-4", "8480-6", "72166-2", "82810-3"}
+    assert facts.smoking == "current"
+    assert facts.pregnant is True
+    every = facts_from_resources(resources, at=AT)
+    assert set(every.labs) == {"4548-4", "2093-3", "8480-6", "8462-4"}
+    assert "85354-9" in every.observed
+
+
 def test_entered_in_error_observation_ignored() -> None:
     resource = observation("4548-4", 9.0, "2021-01-01")
     resource["status"] = "entered-in-error"

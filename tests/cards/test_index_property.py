@@ -131,7 +131,8 @@ def several(pool: list[str]) -> st.SearchStrategy[list[str]]:
 
 
 @st.composite
-def patients(draw: st.DrawFn) -> PatientFacts:
+def patient_inputs(draw: st.DrawFn) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """A patient's resources and draft orders (none half of the time)."""
     resources: list[dict[str, Any]] = []
     if draw(st.booleans()):
         birth = (AT - timedelta(days=draw(st.integers(0, 110 * 365)))).isoformat()
@@ -170,8 +171,12 @@ def patients(draw: st.DrawFn) -> PatientFacts:
             },
         }
     ]
-    return facts_from_resources(
-        resources, at=AT, draft_orders=orders if draw(st.booleans()) else ()
+    return resources, orders if draw(st.booleans()) else []
+
+
+def patients() -> st.SearchStrategy[PatientFacts]:
+    return patient_inputs().map(
+        lambda inputs: facts_from_resources(inputs[0], at=AT, draft_orders=inputs[1])
     )
 
 
@@ -185,3 +190,19 @@ def test_index_equals_exhaustive_evaluation(
         indexed = match(library, facts, hook=hook, at=at)
         exhaustive = match_exhaustive(library, facts, hook=hook, at=at)
         assert indexed == exhaustive
+
+
+@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(library=libraries(), inputs=patient_inputs())
+def test_reading_only_the_librarys_observations_matches_the_same(
+    library: ContentLibrary, inputs: tuple[list[dict[str, Any]], list[dict[str, Any]]]
+) -> None:
+    """The hook reads only the observations whose LOINC codes some criterion looks up
+    (`ContentLibrary.observation_codes`): every hook matches exactly as with all of them."""
+    resources, orders = inputs
+    every = facts_from_resources(resources, at=AT, draft_orders=orders)
+    wanted = facts_from_resources(
+        resources, at=AT, draft_orders=orders, observations=library.observation_codes
+    )
+    for hook in HOOKS:
+        assert match(library, wanted, hook=hook, at=AT) == match(library, every, hook=hook, at=AT)
