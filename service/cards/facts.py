@@ -29,7 +29,7 @@ from service.cards.terminology import Terminology, ingredients_from_display
 
 SMOKING_LOINC = "72166-2"
 PREGNANCY_LOINC = "82810-3"
-_OWN_LOINCS = frozenset({SMOKING_LOINC, PREGNANCY_LOINC})  # read whatever the library wants
+_OWN_LOINCS = frozenset({SMOKING_LOINC, PREGNANCY_LOINC})  # the facts read these themselves
 _SMOKING: dict[str, str] = {
     "449868002": "current",
     "428041000124106": "current",
