@@ -3,14 +3,12 @@ schema is behind, and a process starting on a current schema never imports alemb
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from service.db.migrate import HEADS, current_heads, upgrade_if_needed
+from tests.interpreter import fresh_interpreter
 
 
 def test_heads_constant_is_alembics_head() -> None:
@@ -39,46 +37,32 @@ def test_postgres_at_head_is_current(postgres_url: str) -> None:
     assert upgrade_if_needed(postgres_url) is False
 
 
-def test_serving_a_current_schema_never_imports_alembic(tmp_path: Path) -> None:
+def _after_a_current_check(tmp_path: Path, then: str) -> str:
+    """What `then` prints in a fresh interpreter after `upgrade_if_needed` found a migrated
+    SQLite file current."""
     url = f"sqlite:///{tmp_path / 'bedside.db'}"
     upgrade_if_needed(url)
     script = (
         "import sys\n"
         "from service.db.migrate import upgrade_if_needed\n"
         f"assert upgrade_if_needed({url!r}) is False\n"
-        "import service.asgi\n"
-        "print(sorted(name for name in sys.modules if name.startswith(('alembic', 'fpdf'))))\n"
+        f"{then}\n"
     )
     env = {"BEDSIDE_DATABASE_URL": url, "BEDSIDE_DATA_DIR": str(tmp_path / "data")}
-    assert _fresh_interpreter(script, env) == "[]"
+    return fresh_interpreter(script, env)
 
 
-def _fresh_interpreter(script: str, env: dict[str, str] | None = None) -> str:
-    """What `script` prints in a new Python process (nothing imported yet), BEDSIDE_*
-    variables replaced by `env`."""
-    base = {key: value for key, value in os.environ.items() if not key.startswith("BEDSIDE_")}
-    done = subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        check=True,
-        env={**base, **(env or {})},
-        timeout=60,
+def test_serving_a_current_schema_never_imports_alembic(tmp_path: Path) -> None:
+    then = (
+        "import service.asgi\n"
+        "print(sorted(name for name in sys.modules if name.startswith(('alembic', 'fpdf'))))"
     )
-    return done.stdout.strip()
+    assert _after_a_current_check(tmp_path, then) == "[]"
 
 
 def test_a_current_sqlite_file_is_checked_without_sqlalchemy(tmp_path: Path) -> None:
     # The parent of `bedside serve --workers N` starts its workers sooner without it.
-    url = f"sqlite:///{tmp_path / 'bedside.db'}"
-    upgrade_if_needed(url)
-    script = (
-        "import sys\n"
-        "from service.db.migrate import upgrade_if_needed\n"
-        f"assert upgrade_if_needed({url!r}) is False\n"
-        "print('sqlalchemy' in sys.modules)\n"
-    )
-    assert _fresh_interpreter(script) == "False"
+    assert _after_a_current_check(tmp_path, "print('sqlalchemy' in sys.modules)") == "False"
 
 
 @pytest.mark.parametrize(

@@ -5,33 +5,20 @@ content model. Each check runs in a fresh interpreter, where nothing is imported
 from __future__ import annotations
 
 import ast
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import get_args
 
 from service.cards.hook_names import HOOKS
 from service.cards.model import Hook
+from tests.interpreter import fresh_interpreter
 
 
 def _loaded(script: str, prefixes: tuple[str, ...], data_dir: Path) -> list[str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("BEDSIDE_")}
-    env["BEDSIDE_DATA_DIR"] = str(data_dir)
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            f"import sys\n{script}\n"
-            f"print(sorted(m for m in sys.modules if m.split('.')[0] in {prefixes!r}))",
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-        env=env,
-        timeout=60,
+    listing = f"print(sorted(m for m in sys.modules if m.split('.')[0] in {prefixes!r}))"
+    printed = fresh_interpreter(
+        f"import sys\n{script}\n{listing}", {"BEDSIDE_DATA_DIR": str(data_dir)}
     )
-    loaded: list[str] = ast.literal_eval(done.stdout.strip())
+    loaded: list[str] = ast.literal_eval(printed)
     return loaded
 
 

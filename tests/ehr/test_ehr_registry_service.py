@@ -151,11 +151,17 @@ class _GatedLoads:
         return answer
 
 
+@pytest.fixture
+def loads(monkeypatch: pytest.MonkeyPatch) -> _GatedLoads:
+    """The registry's loads, gated by the test."""
+    gated = _GatedLoads()
+    monkeypatch.setattr("service.ehr.registry.load_registrations", gated)
+    return gated
+
+
 async def test_an_expired_registry_answers_at_once_and_reloads_once(
-    sessions: async_sessionmaker[AsyncSession], monkeypatch: pytest.MonkeyPatch
+    sessions: async_sessionmaker[AsyncSession], loads: _GatedLoads
 ) -> None:
-    loads = _GatedLoads()
-    monkeypatch.setattr("service.ehr.registry.load_registrations", loads)
     registry = EhrRegistry(sessions, ttl_seconds=0.01)
     first = asyncio.create_task(registry.all())
     await asyncio.sleep(0.01)
@@ -174,10 +180,8 @@ async def test_an_expired_registry_answers_at_once_and_reloads_once(
 
 
 async def test_after_invalidate_a_lookup_waits_for_a_reload_begun_after_it(
-    sessions: async_sessionmaker[AsyncSession], monkeypatch: pytest.MonkeyPatch
+    sessions: async_sessionmaker[AsyncSession], loads: _GatedLoads
 ) -> None:
-    loads = _GatedLoads()
-    monkeypatch.setattr("service.ehr.registry.load_registrations", loads)
     registry = EhrRegistry(sessions, ttl_seconds=60)
     loads.gate.set()
     assert await registry.all() == ("first",)
