@@ -89,6 +89,7 @@ async def _stages(
         choose,
         facts_from_resources,
         match,
+        resources_from_prefetch,
         select,
     )
     from service.cards import resources_from_bundle as from_bundle
@@ -106,7 +107,7 @@ async def _stages(
 
     def facts() -> Any:
         return facts_from_resources(
-            hooks.gather_resources(prefetch),
+            resources_from_prefetch(prefetch),
             at=now.date(),
             draft_orders=drafts,
             observations=runtime.content.observation_codes,  # as read_call reads them

@@ -118,13 +118,12 @@ def synth_library(harness: Harness, count: int) -> Path:
 def body_facts(body: HookBody, at: date) -> tuple[str, PatientFacts]:
     """The hook and the patient facts `handle_hook` derives from this body (its prefetch is
     complete, so nothing is fetched), as `service/hooks/service.py: read_call` builds them."""
-    from service.cards import facts_from_resources, resources_from_bundle
-    from service.hooks.service import gather_resources
+    from service.cards import facts_from_resources, resources_from_bundle, resources_from_prefetch
 
     request = orjson.loads(body.body)
     context = request.get("context") or {}
     orders = resources_from_bundle(context.get("draftOrders") or {})
-    resources = gather_resources(request.get("prefetch") or {})
+    resources = resources_from_prefetch(request.get("prefetch"))
     return str(request["hook"]), facts_from_resources(resources, at=at, draft_orders=orders)
 
 

@@ -16,6 +16,7 @@ from service.cards.hook_names import HOOKS
 
 if TYPE_CHECKING:
     from service.cards.library import ContentLibrary
+    from service.cards.resources import Resource
 
 # The handlers import what they use: `register` runs for every `bedside` command (`serve`
 # too, whose parent process only migrates and starts the workers), and the content model,
@@ -75,7 +76,7 @@ def _synth(args: argparse.Namespace) -> int:
     return 0
 
 
-def _read_input(path: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]], str | None]:
+def _read_input(path: Path) -> tuple[list[Resource], list[Resource], str | None]:
     """(resources, draft orders, hook) from a FHIR Bundle or a CDS Hooks request body."""
     from service.cards.facts import resources_from_bundle
     from service.cards.facts import resources_from_prefetch as _prefetch_resources

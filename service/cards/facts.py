@@ -1,7 +1,9 @@
-"""Patient facts: what matching needs, pulled out of FHIR resources held as plain dicts.
+"""Patient facts: what matching needs, pulled out of FHIR resources.
 
 `facts_from_resources` walks the resources once and never validates whole FHIR models
-(DESIGN.md: ~55x cheaper). Malformed elements are skipped, never fatal.
+(DESIGN.md: ~55x cheaper). Resources arrive as `Resource` structs (decoded from the hook body
+with only the elements read here) or as plain dicts (converted). Malformed elements are
+skipped, never fatal.
 """
 
 from __future__ import annotations
@@ -17,14 +19,15 @@ from service.cards.resource_fields import (
     codes_of,
     codings,
     concept_display,
-    effective_date,
     fhir_date,
     items,
     number,
     obj,
+    period_start,
     status_codes,
     text,
 )
+from service.cards.resources import MAX_BUNDLE_DEPTH, Resource, resource_from
 from service.cards.terminology import Terminology, ingredients_from_display
 
 SMOKING_LOINC = "72166-2"
@@ -116,68 +119,70 @@ def age_at(birth: date, at: date) -> int | None:
     return years if years >= 0 else None
 
 
-def resources_from_bundle(bundle: object, _depth: int = 0) -> list[dict[str, Any]]:
-    """The resources of a Bundle (transaction, searchset, collection...): each entry's
-    `resource` itself (not a copy: callers only read), nested Bundles flattened. A bare
-    resource yields itself; anything else none."""
-    value = obj(bundle)
-    if not text(value.get("resourceType")):
+def resources_from_bundle(bundle: object, _depth: int = 0) -> list[Resource]:
+    """The resources of a Bundle (transaction, searchset, collection...), nested Bundles
+    flattened, from a `Resource` or a plain dict. A bare resource yields itself; anything
+    without a resource type none."""
+    value = resource_from(bundle)
+    if value is None or not text(value.resource_type):
         return []
-    if value.get("resourceType") != "Bundle":
-        return [dict(value)]
-    found: list[dict[str, Any]] = []
-    for entry in items(value.get("entry")):
-        resource = obj(obj(entry).get("resource"))
-        kind = resource.get("resourceType")
-        if kind == "Bundle" and _depth < 3:
+    if value.resource_type != "Bundle":
+        return [value]
+    found: list[Resource] = []
+    for entry in value.entry or ():
+        resource = entry.resource
+        if resource is None:
+            continue
+        kind = resource.resource_type
+        if kind == "Bundle" and _depth < MAX_BUNDLE_DEPTH:
             found.extend(resources_from_bundle(resource, _depth + 1))
-        elif isinstance(kind, str) and kind:
-            found.append(resource)  # type: ignore[arg-type]  # obj() returned the dict itself
+        elif isinstance(kind, str) and kind and kind != "Bundle":  # deeper Bundles: not read
+            found.append(resource)
     return found
 
 
-def resources_from_prefetch(prefetch: object) -> list[dict[str, Any]]:
+def resources_from_prefetch(prefetch: object) -> list[Resource]:
     """Every resource in a CDS Hooks `prefetch` object (null and OperationOutcome skipped)."""
-    found: list[dict[str, Any]] = []
+    found: list[Resource] = []
     for value in obj(prefetch).values():
-        if obj(value).get("resourceType") != "OperationOutcome":
-            found.extend(resources_from_bundle(value))
+        resource = resource_from(value)
+        if resource is not None and resource.resource_type != "OperationOutcome":
+            found.extend(resources_from_bundle(resource))
     return found
 
 
-def _is_active_condition(resource: Mapping[str, Any]) -> bool:
-    if status_codes(resource.get("verificationStatus")) & _REFUTED:
+def _is_active_condition(resource: Resource) -> bool:
+    if status_codes(resource.verification_status) & _REFUTED:
         return False
-    clinical = status_codes(resource.get("clinicalStatus"))
+    clinical = status_codes(resource.clinical_status)
     if clinical:
         return bool(clinical & _ACTIVE_CLINICAL)
-    has_abatement = any(isinstance(key, str) and key.startswith("abatement") for key in resource)
-    return not has_abatement
+    return not resource.has_abatement
 
 
-def _condition(resource: Mapping[str, Any]) -> Condition | None:
-    codes = tuple((key, code) for key, code, _ in codings(resource.get("code")))
+def _condition(resource: Resource) -> Condition | None:
+    codes = tuple((key, code) for key, code, _ in codings(resource.code))
     if not codes:
         return None
-    return Condition(codes=codes, display=concept_display(resource.get("code")))
+    return Condition(codes=codes, display=concept_display(resource.code))
 
 
-def _medication_concept(resource: Mapping[str, Any]) -> object:
-    concept = resource.get("medicationCodeableConcept")
+def _medication_concept(resource: Resource) -> object:
+    concept = resource.medication_codeable_concept
     if concept is not None:
         return concept
-    reference = text(obj(resource.get("medicationReference")).get("reference"))
+    reference = text(obj(resource.medication_reference).get("reference"))
     if reference.startswith("#"):
-        for contained in items(resource.get("contained")):
+        for contained in items(resource.contained):
             if obj(contained).get("id") == reference[1:]:
                 return obj(contained).get("code")
     return None
 
 
-def medication_of(resource: Mapping[str, Any], terminology: Terminology | None) -> Medication:
+def medication_of(resource: Resource, terminology: Terminology | None) -> Medication:
     """A medication (or service order) from a MedicationRequest/Statement/ServiceRequest."""
-    if resource.get("resourceType") == "ServiceRequest":
-        concept: object = resource.get("code")
+    if resource.resource_type == "ServiceRequest":
+        concept: object = resource.code
     else:
         concept = _medication_concept(resource)
     codes = tuple((key, code) for key, code, _ in codings(concept))
@@ -207,7 +212,7 @@ class _Collector:
         self.at = at
         self.terminology = terminology
         self.observations = observations
-        self.patient: Mapping[str, Any] = {}
+        self.patient = Resource()
         self.conditions: list[Condition] = []
         self.medications: list[Medication] = []
         self.labs: dict[str, list[LabValue]] = {}
@@ -215,8 +220,8 @@ class _Collector:
         self.coded_values: dict[str, list[tuple[date, frozenset[str], str]]] = {}
         self.procedures: list[Procedure] = []
 
-    def add(self, resource: Mapping[str, Any]) -> None:
-        kind = text(resource.get("resourceType"))
+    def add(self, resource: Resource) -> None:
+        kind = text(resource.resource_type)
         if kind == "Observation":  # first: most of a large prefetch
             self._observation(resource)
         elif kind == "Patient":
@@ -225,45 +230,57 @@ class _Collector:
             if _is_active_condition(resource) and (found := _condition(resource)):
                 self.conditions.append(found)
         elif kind in _MEDICATION_TYPES:
-            if text(resource.get("status")) == "active":
+            if resource.status == "active":
                 self.medications.append(medication_of(resource, self.terminology))
         elif kind == "Procedure":
             self._procedure(resource)
 
-    def _observation(self, resource: Mapping[str, Any]) -> None:
-        if text(resource.get("status")) in _VOID:
+    def _observation(self, resource: Resource) -> None:
+        if text(resource.status) in _VOID:
             return
-        loincs = self._loincs(resource)
-        listed = resource.get("component")
+        loincs = self._loincs(resource.code)
+        listed = resource.component
         components = (
-            [(part, codes) for part in map(obj, items(listed)) if (codes := self._loincs(part))]
+            [
+                (part, codes)
+                for part in map(obj, items(listed))
+                if (codes := self._loincs(part.get("code")))
+            ]
             if listed
             else ()
         )
         if not loincs and not components:  # nothing wanted: not even its date is parsed
             return
-        when = effective_date(
-            resource, "effectiveDateTime", "effectivePeriod", "effectiveInstant", "issued"
+        when = (
+            fhir_date(resource.effective_date_time)
+            or period_start(resource.effective_period)
+            or fhir_date(resource.effective_instant)
+            or fhir_date(resource.issued)
         )
         if when is None:
             return
         if loincs:
-            self._observation_value(resource, loincs, when)
+            self._observation_value(
+                resource.value_quantity, resource.value_codeable_concept, loincs, when
+            )
         for component, codes in components:
-            self._observation_value(component, codes, when)
+            self._observation_value(
+                component.get("valueQuantity"), component.get("valueCodeableConcept"), codes, when
+            )
 
-    def _loincs(self, element: Mapping[str, Any]) -> list[str]:
+    def _loincs(self, code: object) -> list[str]:
         """An observation's (or component's) LOINC codes that are wanted."""
-        codes = codes_of(element.get("code"), LOINC)
+        codes = codes_of(code, LOINC)
         wanted = self.observations
         if wanted is None or not codes:
             return codes
         return [code for code in codes if code in wanted or code in _OWN_LOINCS]
 
-    def _observation_value(self, element: Mapping[str, Any], loincs: list[str], when: date) -> None:
-        quantity = obj(element.get("valueQuantity"))
+    def _observation_value(
+        self, value_quantity: object, concept: object, loincs: list[str], when: date
+    ) -> None:
+        quantity = obj(value_quantity)
         value = number(quantity.get("value"))
-        concept = element.get("valueCodeableConcept")
         for code in loincs:
             self.observed.setdefault(code, []).append(when)
             if value is not None:
@@ -274,13 +291,15 @@ class _Collector:
                 entry = (when, snomed, concept_display(concept).lower())
                 self.coded_values.setdefault(code, []).append(entry)
 
-    def _procedure(self, resource: Mapping[str, Any]) -> None:
-        if text(resource.get("status")) in _VOID:
+    def _procedure(self, resource: Resource) -> None:
+        if text(resource.status) in _VOID:
             return
-        codes = tuple((key, code) for key, code, _ in codings(resource.get("code")))
+        codes = tuple((key, code) for key, code, _ in codings(resource.code))
         if codes:
-            when = effective_date(resource, "performedDateTime", "performedPeriod")
-            self.procedures.append(Procedure(codes, concept_display(resource.get("code")), when))
+            when = fhir_date(resource.performed_date_time) or period_start(
+                resource.performed_period
+            )
+            self.procedures.append(Procedure(codes, concept_display(resource.code), when))
 
     def _latest_coded(self, loinc: str) -> tuple[frozenset[str], str] | None:
         values = [entry for entry in self.coded_values.get(loinc, ()) if entry[0] <= self.at]
@@ -337,8 +356,8 @@ class _Collector:
         )
 
     def facts(self, orders: tuple[Medication, ...]) -> PatientFacts:
-        birth = fhir_date(self.patient.get("birthDate"))
-        gender = self.patient.get("gender")
+        birth = fhir_date(self.patient.birth_date)
+        gender = self.patient.gender
         labs = {
             code: tuple(sorted(values, key=lambda v: v.when, reverse=True))
             for code, values in self.labs.items()
@@ -370,21 +389,22 @@ def facts_from_resources(
     terminology: Terminology | None = None,
     observations: Container[str] | None = None,
 ) -> PatientFacts:
-    """Patient facts at `at` from plain-dict resources (Patient, Condition, MedicationRequest,
-    MedicationStatement, Observation, Procedure; others ignored) and the draft orders of an
-    order hook (MedicationRequest, ServiceRequest). With `terminology`, medication
-    ingredients come from its RxNorm table; without, from display names (matching resolves
-    RxNorm codes against the library's table again). With `observations` (LOINC codes, as
-    `ContentLibrary.observation_codes`), only those observations are read, and smoking status
-    and pregnancy, which the facts themselves use: most of a long lab history is codes no
-    criterion looks up."""
+    """Patient facts at `at` from resources, `Resource` structs or plain dicts (Patient,
+    Condition, MedicationRequest, MedicationStatement, Observation, Procedure; others ignored)
+    and the draft orders of an order hook (MedicationRequest, ServiceRequest). With
+    `terminology`, medication ingredients come from its RxNorm table; without, from display
+    names (matching resolves RxNorm codes against the library's table again). With
+    `observations` (LOINC codes, as `ContentLibrary.observation_codes`), only those
+    observations are read, and smoking status and pregnancy, which the facts themselves use:
+    most of a long lab history is codes no criterion looks up."""
     collector = _Collector(at, terminology, observations)
-    for resource in resources:
-        if isinstance(resource, dict):
+    for value in resources:
+        if (resource := resource_from(value)) is not None:
             collector.add(resource)
     orders = tuple(
         medication_of(resource, terminology)
-        for resource in draft_orders
-        if isinstance(resource, dict) and text(resource.get("resourceType")) in _ORDER_TYPES
+        for value in draft_orders
+        if (resource := resource_from(value)) is not None
+        and text(resource.resource_type) in _ORDER_TYPES
     )
     return collector.facts(orders)

@@ -1,4 +1,4 @@
-"""Defensive readers for FHIR resources held as plain dicts (orjson output).
+"""Defensive readers for FHIR elements held as plain JSON values (dicts, lists, strings).
 
 Hook bodies come from outside: any element may be missing, null or of the wrong type. Each
 reader returns a typed value or nothing, so a bad element is skipped rather than crashing.
@@ -108,11 +108,6 @@ def status_codes(concept: object) -> frozenset[str]:
     )
 
 
-def effective_date(resource: Mapping[str, Any], *fields: str) -> date | None:
-    """The first parsable date among `fields`; `xxxPeriod` fields use their start."""
-    for name in fields:
-        value = resource.get(name)
-        found = fhir_date(obj(value).get("start")) if name.endswith("Period") else fhir_date(value)
-        if found is not None:
-            return found
-    return None
+def period_start(period: object) -> date | None:
+    """The start date of a FHIR Period."""
+    return fhir_date(obj(period).get("start"))

@@ -18,8 +18,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import msgspec
 import orjson
 
+from service.cards.resource_fields import items, obj
+from service.cards.resources import Resource, resource_from
 from service.errors import BedsideError
 from service.observability import FHIR_FETCH_FAILURES, FHIR_FETCH_LATENCY
 
@@ -80,8 +83,9 @@ def _token_value(token: str, context: Mapping[str, Any]) -> str | None:
     return None
 
 
-def is_operation_outcome(value: Any) -> bool:
-    return isinstance(value, dict) and value.get("resourceType") == "OperationOutcome"
+def is_operation_outcome(value: object) -> bool:
+    kind = value.resource_type if isinstance(value, Resource) else obj(value).get("resourceType")
+    return kind == "OperationOutcome"
 
 
 def keys_to_fetch(templates: Mapping[str, str], prefetch: Mapping[str, Any] | None) -> list[str]:
@@ -179,10 +183,10 @@ async def _get_json(http: httpx.AsyncClient, url: str, access: FhirAccess) -> An
         raise FetchFailed("invalid_json") from exc
 
 
-def _next_link(bundle: Any) -> str | None:
-    if not isinstance(bundle, dict):
+def _next_link(bundle: Resource | None) -> str | None:
+    if bundle is None:
         return None
-    for link in bundle.get("link") or ():
+    for link in items(bundle.link):
         if isinstance(link, dict) and link.get("relation") == "next":
             url = link.get("url")
             return url if isinstance(url, str) else None
@@ -193,7 +197,7 @@ def _same_server(url: str, base: str) -> bool:
     return url == base or url.startswith(base.rstrip("/") + "/") or url.startswith(base + "?")
 
 
-async def follow_pages(http: httpx.AsyncClient, first: Any, access: FhirAccess) -> Any:
+async def follow_pages(http: httpx.AsyncClient, first: Resource, access: FhirAccess) -> Resource:
     """Merge the entries of a paginated searchset Bundle, on the registered server only."""
     bundle = first
     pages = 1
@@ -201,21 +205,24 @@ async def follow_pages(http: httpx.AsyncClient, first: Any, access: FhirAccess) 
     while next_url and pages < MAX_PAGES:
         if not _same_server(next_url, access.base):
             raise FetchFailed("foreign_next_link")
-        page = await _get_json(http, next_url, access)
-        if not isinstance(page, dict):
+        page = resource_from(await _get_json(http, next_url, access))
+        if page is None:
             raise FetchFailed("invalid_page")
-        bundle = {**bundle, "entry": [*(bundle.get("entry") or []), *(page.get("entry") or [])]}
+        entries = [*(bundle.entry or ()), *(page.entry or ())]
+        bundle = msgspec.structs.replace(bundle, entry=entries)
         pages += 1
         next_url = _next_link(page)
-    if isinstance(bundle, dict) and "link" in bundle:
-        bundle = {k: v for k, v in bundle.items() if k != "link"}
-    return bundle
+    return msgspec.structs.replace(bundle, link=None)
 
 
-async def fetch_query(http: httpx.AsyncClient, query: str, access: FhirAccess) -> Any:
+async def fetch_query(http: httpx.AsyncClient, query: str, access: FhirAccess) -> Resource | None:
+    """One template's data from the FHIR server (None: the server sent no JSON object)."""
     started = time.perf_counter()
     try:
-        value = await _get_json(http, f"{access.base.rstrip('/')}/{query.lstrip('/')}", access)
+        url = f"{access.base.rstrip('/')}/{query.lstrip('/')}"
+        value = resource_from(await _get_json(http, url, access))
+        if value is None:
+            return None
         value = await follow_pages(http, value, access)
         if is_operation_outcome(value):
             raise FetchFailed("operation_outcome")
@@ -228,16 +235,19 @@ async def complete_prefetch(
     http: httpx.AsyncClient,
     templates: Mapping[str, str],
     context: Mapping[str, Any],
-    prefetch: Mapping[str, Any] | None,
+    prefetch: Mapping[str, object] | None,
     access: FhirAccess | None,
     *,
     deadline_seconds: float,
     breaker: CircuitBreaker,
-) -> dict[str, Any]:
-    """Every template key's data (None for 'no data'), or PrefetchUnavailable (412)."""
-    result: dict[str, Any] = {k: v for k, v in (prefetch or {}).items() if k in templates}
+) -> dict[str, Resource | None]:
+    """Every template key's data as a `Resource` (None for 'no data'), or PrefetchUnavailable
+    (412). Prefetched values may be `Resource`s (as the hook decodes them) or plain dicts."""
+    result = {k: resource_from(v) for k, v in (prefetch or {}).items() if k in templates}
     wanted = keys_to_fetch(templates, prefetch)
-    paginated = [k for k, v in result.items() if k not in wanted and _next_link(v)]
+    paginated = {
+        k: v for k, v in result.items() if k not in wanted and v is not None and _next_link(v)
+    }
     if not wanted and not (paginated and access):
         return result
     queries = {key: render_template(templates[key], context) for key in wanted}
@@ -254,8 +264,8 @@ async def complete_prefetch(
             for key, query in queries.items()
             if query is not None
         }
-        for key in paginated:
-            jobs[key] = follow_pages(http, result[key], access)
+        for key, bundle in paginated.items():
+            jobs[key] = follow_pages(http, bundle, access)
         fetched = await _gather_under_deadline(jobs, deadline_seconds, breaker, access.base)
     except BaseException:
         breaker.release(access.base)  # no outcome recorded: a half-open trial must not stick

@@ -250,9 +250,9 @@ def test_contained_medication_reference() -> None:
 def test_resources_from_transaction_and_searchset_bundles() -> None:
     inner = bundle(condition(), kind="searchset")
     outer = bundle(patient(), inner, kind="transaction")
-    kinds = [r["resourceType"] for r in resources_from_bundle(outer)]
+    kinds = [r.resource_type for r in resources_from_bundle(outer)]
     assert kinds == ["Patient", "Condition"]
-    assert resources_from_bundle(patient())[0]["resourceType"] == "Patient"
+    assert resources_from_bundle(patient())[0].resource_type == "Patient"
     assert resources_from_bundle(None) == []
     assert resources_from_bundle({"resourceType": "Bundle", "entry": "nope"}) == []
 
@@ -264,7 +264,7 @@ def test_resources_from_prefetch_skips_null_and_outcomes() -> None:
         "meds": None,
         "labs": {"resourceType": "OperationOutcome", "issue": []},
     }
-    kinds = sorted(r["resourceType"] for r in resources_from_prefetch(prefetch))
+    kinds = sorted(r.resource_type for r in resources_from_prefetch(prefetch))
     assert kinds == ["Condition", "Patient"]
 
 

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from service.cards.facts import facts_from_resources, resources_from_bundle
 from service.cards.library import ContentLibrary
 from service.cards.matching import match
+from service.cards.resources import Resource
 from tests.cards.factories import make_item, make_terminology
 
 AT = date(2021, 4, 1)
@@ -118,4 +119,4 @@ def test_huge_numbers_are_skipped() -> None:
 @given(value=anything)
 def test_bundles_never_crash(value: Any) -> None:
     for resource in resources_from_bundle(value):
-        assert isinstance(resource, dict)
+        assert isinstance(resource, Resource)

@@ -94,7 +94,9 @@ async def test_complete_prefetch_needs_no_fetch() -> None:
             breaker=CircuitBreaker(),
         )
     assert result["medications"] is None
-    assert result["patient"]["id"] == "pat-1"
+    patient = result["patient"]
+    assert patient is not None
+    assert patient.id == "pat-1"
 
 
 async def test_missing_data_without_fhir_access_is_412() -> None:
@@ -141,8 +143,10 @@ async def test_fetches_missing_with_token_and_follows_pages() -> None:
             deadline_seconds=2,
             breaker=CircuitBreaker(),
         )
-    ids = [e["resource"]["id"] for e in result["conditions"]["entry"]]
-    assert ids == ["c1", "c2"]
+    conditions = result["conditions"]
+    assert conditions is not None
+    assert [e.resource.id for e in conditions.entry or () if e.resource] == ["c1", "c2"]
+    assert conditions.link is None  # the merged pages leave no next link behind
     for route in (first, second):
         assert route.calls.last.request.headers["Authorization"] == "Bearer access-token-canary"
 

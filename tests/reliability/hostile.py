@@ -26,12 +26,13 @@ from service.cards import (
     match,
     render_card,
     resources_from_bundle,
+    resources_from_prefetch,
     select,
 )
 from service.errors import BedsideError
 from service.hooks.discovery import SERVICES_BY_ID
 from service.hooks.prefetch import keys_to_fetch
-from service.hooks.service import gather_resources, parse_call
+from service.hooks.service import parse_call
 
 NOW = datetime(2021, 4, 1, 12, tzinfo=UTC)
 ALLOWED = frozenset({200, 400, 401, 404, 412, 413, 415, 422})
@@ -247,7 +248,7 @@ def judge_pure(library: ContentLibrary, service_id: str, body: bytes) -> int:
     prefetch = call.request.prefetch
     if keys_to_fetch(service.prefetch, prefetch):
         return 412
-    resources = gather_resources(
+    resources = resources_from_prefetch(
         {k: v for k, v in (prefetch or {}).items() if k in service.prefetch}
     )
     orders = resources_from_bundle(getattr(call.context, "draft_orders", None) or {})
