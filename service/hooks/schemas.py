@@ -1,8 +1,9 @@
 """CDS Hooks 2.0 wire models, with the specification's own field names.
 
 Requests: a strict, small envelope (unknown fields and extensions tolerated, as the spec
-requires) and a per-hook context model. FHIR resources stay plain dicts: full FHIR models cost
-~55x more than parsing and never run on the hot path. Responses: models that refuse what the
+requires) and a per-hook context model. FHIR resources are never validated as FHIR models
+(~55x the cost of parsing): the prefetch arrives as `service/cards/resources.py: Resource`s,
+decoded with only the elements the facts read. Responses: models that refuse what the
 spec forbids (summary >= 140 chars, unknown indicators, appContext on absolute links,
 suggestions without selectionBehavior) and serialise without nulls or empty values.
 """

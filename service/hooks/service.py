@@ -160,7 +160,7 @@ async def read_call(
     runtime: Runtime, service: ServiceDefinition, body: bytes, caller: VerifiedCaller, at: date
 ) -> PatientCall:
     """Parse the body, complete the prefetch and reduce the patient to facts. The parsed body
-    (thousands of dicts and lists for a large prefetch) is freed when this returns, before the
+    (hundreds of resources for a large prefetch) is freed when this returns, before the
     call's database await: alive across that await, it survived young-generation collections
     under concurrency and every older-generation pass rescanned it (measured: ~30% of a
     50 KB call's CPU went to the garbage collector)."""

@@ -131,3 +131,12 @@ def test_bundle_of_synthea_patient_agrees() -> None:
     bundle = synthea_bundle("Kirsten_Witting")
     body = orjson.dumps({"hook": "patient-view", "prefetch": {"everything": bundle}})
     assert _assert_agree(body)
+
+
+def test_a_huge_number_counts_only_where_a_fact_reads_it() -> None:
+    body = valid_body("patient-view")
+    patient = body["prefetch"]["patient"]
+    raw = orjson.dumps(body).replace(b'"gender"', b'"multipleBirthInteger": 1e400, "gender"', 1)
+    assert typed_fields(raw)["prefetch"]["patient"].gender == patient["gender"]  # skipped
+    with pytest.raises(msgspec.ValidationError, match="out of range"):  # read: orjson decides
+        typed_fields(raw.replace(b'"value":8.1', b'"value":1e400', 1))
