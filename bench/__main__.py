@@ -17,6 +17,7 @@ import orjson
 from bench.harness import Harness, Options, machine
 from bench.load import wrk_available
 from bench.report import table, targets
+from bench.tokens import BenchEhr
 
 SCENARIOS = ("micro", "headline", "library", "patients", "cold", "ledger")
 
@@ -34,6 +35,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--rounds", type=int, help="A/B rounds (medians over them)")
     parser.add_argument("--workers", help="worker counts for the headline, e.g. 1,2")
     parser.add_argument("--client", choices=("auto", "wrk", "python"), default="auto")
+    parser.add_argument(
+        "--ehr-alg",
+        choices=("ES384", "RS384"),
+        default="ES384",
+        help="how the benchmark's EHR signs its JWTs (the EHR's choice; RS384 is cheaper)",
+    )
     parser.add_argument("--work-dir", type=Path, help="keep databases, libraries and logs here")
     return parser
 
@@ -47,6 +54,7 @@ def options_from(args: argparse.Namespace) -> Options:
     if args.workers:
         options.workers = tuple(int(w) for w in args.workers.split(","))
     options.client = args.client
+    options.ehr_algorithm = args.ehr_alg
     return options
 
 
@@ -54,7 +62,7 @@ def run(options: Options, work_dir: Path, only: Sequence[str]) -> dict[str, Any]
     """Run the chosen scenarios; a failing scenario is recorded, the others still run."""
     from bench import ledger, micro, scenarios
 
-    harness = Harness(options, work_dir)
+    harness = Harness(options, work_dir, BenchEhr(algorithm=options.ehr_algorithm))
     results: dict[str, Any] = {
         "machine": machine(),
         "options": asdict(options),

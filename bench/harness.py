@@ -48,6 +48,7 @@ class Options:
     library_sizes: tuple[int, ...] = (100, 10_000)
     patient_sizes: tuple[int, ...] = (50, 1000)
     claims: int = 3000  # ~6 s of claims: 1,000 (~2 s) varied by +-20% run to run
+    ehr_algorithm: str = "ES384"  # how the bench EHR signs its JWTs (ES384 or RS384)
 
     @classmethod
     def smoke_options(cls) -> Options:

@@ -33,12 +33,14 @@ from pathlib import Path
 
 from bench.bodies import standard_bodies
 from bench.harness import Harness, Options
+from bench.tokens import BenchEhr
 
 # Stages of a hook call (function name as py-spy prints it, and file), outermost first.
 STAGES: tuple[tuple[str, str], ...] = (
     ("call_service", "service/hooks/routes.py"),
     ("_authenticate", "service/hooks/routes.py"),
     ("ESAlgorithm.verify", "joserfc/_rfc7518/jws_algs.py"),
+    ("_RSAAlgModel.verify", "joserfc/_rfc7518/jws_algs.py"),
     ("handle_hook", "service/hooks/service.py"),
     ("read_call", "service/hooks/service.py"),
     ("parse_call", "service/hooks/service.py"),
@@ -103,11 +105,14 @@ def _record(pid: int, seconds: float, out: Path, *, gil: bool) -> subprocess.Pop
     return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
-def run(body_name: str, seconds: float, out_dir: Path) -> list[dict[str, object]]:
+def run(
+    body_name: str, seconds: float, out_dir: Path, ehr_algorithm: str = "ES384"
+) -> list[dict[str, object]]:
     """Profile the 1-worker Bedside server on one body: both views, one table each."""
     from bench.scenarios import _running, site_for
 
-    harness = Harness(Options(seconds=seconds, workers=(1,)), out_dir / "work")
+    options = Options(seconds=seconds, workers=(1,), ehr_algorithm=ehr_algorithm)
+    harness = Harness(options, out_dir / "work", BenchEhr(algorithm=ehr_algorithm))
     body = standard_bodies()[body_name]
     site = site_for(harness, 1, "profile")
     rows: list[dict[str, object]] = []
@@ -144,13 +149,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--body", default="pv-50k", choices=sorted(standard_bodies()))
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--out", type=Path, help="keep the raw samples here")
+    parser.add_argument("--ehr-alg", choices=("ES384", "RS384"), default="ES384")
     args = parser.parse_args(argv)
     if shutil.which("py-spy") is None:
         print("py-spy is not installed: pip install py-spy", file=sys.stderr)
         return 2
     out_dir = args.out or Path(tempfile.mkdtemp(prefix="bedside-profile-"))
     out_dir.mkdir(parents=True, exist_ok=True)
-    rows = run(args.body, args.seconds, out_dir)
+    rows = run(args.body, args.seconds, out_dir, args.ehr_alg)
     by_view = {(str(r["view"]), str(r["stage"])): r for r in rows}
     cpu_ms = by_view[("on-CPU", STAGES[0][0])]["cpu_ms_per_request"]
     print(f"{args.body}: share of the event loop thread's samples (on-CPU: {cpu_ms} ms per")

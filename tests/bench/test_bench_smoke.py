@@ -6,8 +6,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import orjson
 import pytest
+from joserfc import jwt
+from joserfc.jwk import KeySet
 
 from bench.bodies import builtin_patient, order_sign, patient_view, standard_bodies
 from bench.report import targets
@@ -56,6 +59,20 @@ def test_token_pool_hands_out_each_token_once() -> None:
         assert pool.take(3) == second[2:]
     finally:
         ehr.close()
+
+
+@pytest.mark.parametrize("algorithm", ["ES384", "RS384"])
+def test_the_bench_ehr_signs_what_its_jwks_verifies(algorithm: str) -> None:
+    ehr = BenchEhr(algorithm=algorithm)
+    try:
+        keys = KeySet.import_key_set(httpx.get(ehr.jwks.url, timeout=5).json())
+        token = jwt.decode(ehr.token("http://b.test/x"), keys, algorithms=[algorithm])
+        assert token.header["alg"] == algorithm
+        assert token.claims["iss"] == ehr.issuer
+    finally:
+        ehr.close()
+    with pytest.raises(ValueError, match="ES384 or RS384"):
+        BenchEhr(algorithm="HS256")
 
 
 @pytest.mark.timeout(600)
