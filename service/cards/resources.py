@@ -28,7 +28,6 @@ class Resource(msgspec.Struct, rename="camel", repr_omit_defaults=True):
     A Bundle's `entry` is decoded too, so the resources inside it are typed the same way."""
 
     resource_type: Any = None
-    id: Any = None
     status: Any = None
     code: Any = None
     # Patient

@@ -120,7 +120,7 @@ def parse_call(body: bytes, service: ServiceDefinition) -> ParsedCall:
     the hook's context. 400 with a clear message."""
     try:
         fields = typed_fields(body)
-    except (msgspec.DecodeError, ValueError, RecursionError):
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
         fields = plain_fields(body)
     try:
         request = HookRequest.model_validate(fields)

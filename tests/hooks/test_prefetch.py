@@ -39,7 +39,7 @@ def _bundle(*resources: dict, next_url: str | None = None) -> dict:
 
 def _full_prefetch() -> dict:
     return {
-        "patient": {"resourceType": "Patient", "id": "pat-1"},
+        "patient": {"resourceType": "Patient", "id": "pat-1", "gender": "female"},
         "conditions": _bundle(),
         "medications": None,
         "observations": _bundle(),
@@ -96,7 +96,7 @@ async def test_complete_prefetch_needs_no_fetch() -> None:
     assert result["medications"] is None
     patient = result["patient"]
     assert patient is not None
-    assert patient.id == "pat-1"
+    assert patient.gender == "female"
 
 
 async def test_missing_data_without_fhir_access_is_412() -> None:
@@ -124,12 +124,15 @@ async def test_fetches_missing_with_token_and_follows_pages() -> None:
         return_value=httpx.Response(
             200,
             json=_bundle(
-                {"resourceType": "Condition", "id": "c1"}, next_url=f"{BASE}/Condition?page=2"
+                {"resourceType": "Condition", "id": "c1", "code": {"text": "c1"}},
+                next_url=f"{BASE}/Condition?page=2",
             ),
         )
     )
     second = respx.get(f"{BASE}/Condition", params={"page": "2"}).mock(
-        return_value=httpx.Response(200, json=_bundle({"resourceType": "Condition", "id": "c2"}))
+        return_value=httpx.Response(
+            200, json=_bundle({"resourceType": "Condition", "id": "c2", "code": {"text": "c2"}})
+        )
     )
     prefetch = _full_prefetch()
     prefetch["conditions"] = OUTCOME  # the client's own fetch failed
@@ -145,7 +148,8 @@ async def test_fetches_missing_with_token_and_follows_pages() -> None:
         )
     conditions = result["conditions"]
     assert conditions is not None
-    assert [e.resource.id for e in conditions.entry or () if e.resource] == ["c1", "c2"]
+    codes = [e.resource.code for e in conditions.entry or () if e.resource]
+    assert codes == [{"text": "c1"}, {"text": "c2"}]
     assert conditions.link is None  # the merged pages leave no next link behind
     for route in (first, second):
         assert route.calls.last.request.headers["Authorization"] == "Bearer access-token-canary"
