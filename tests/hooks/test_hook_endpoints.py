@@ -212,6 +212,25 @@ async def test_unknown_fields_and_extensions_are_tolerated(hooks: HookClient) ->
     assert (await hooks.call(PV, body)).status_code == 200
 
 
+async def test_a_body_the_typed_decoder_refuses_gets_the_same_cards(hooks: HookClient) -> None:
+    """Malformed entries send the body to the orjson path (tests/hooks/test_typed_parse.py),
+    which skips them: the clinician sees what the well-formed body shows."""
+    bundle = synthea_bundle("Angelic_Mueller")
+    clean = hook_request(bundle, user="Practitioner/typed")
+    damaged = hook_request(bundle, user="Practitioner/plain")
+    damaged["prefetch"]["conditions"]["entry"].append("not an entry")
+    damaged["prefetch"]["observations"]["entry"].insert(0, 5)
+
+    async def topics(body: dict[str, Any]) -> list[str]:
+        response = await hooks.call(PV, body)
+        assert response.status_code == 200, response.text
+        return [card["source"]["topic"]["code"] for card in response.json()["cards"]]
+
+    shown = await topics(clean)
+    assert shown
+    assert await topics(damaged) == shown
+
+
 async def test_unknown_service_is_404_and_wrong_type_is_415(hooks: HookClient) -> None:
     assert (await hooks.call("no-such-service", {})).status_code == 404
     response = await hooks.http.post(
