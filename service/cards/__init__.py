@@ -13,18 +13,14 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from service.cards.cases import CaseScore, QuestionFeedback, score_case
-    from service.cards.facts import (
-        PatientFacts,
-        facts_from_resources,
-        resources_from_bundle,
-        resources_from_prefetch,
-    )
+    from service.cards.facts import PatientFacts, facts_from_resources
     from service.cards.issues import ContentError, Issue
     from service.cards.library import ContentLibrary, load_library
     from service.cards.matching import Explanation, Match, explain, match, match_exhaustive
     from service.cards.model import ContentItem
     from service.cards.ranking import FatiguePolicy, LearnerState, choose, select
     from service.cards.render import render_card
+    from service.cards.resources import resources_from_bundle, resources_from_prefetch
 
 _EXPORTS = {
     "CaseScore": "cases",
@@ -32,8 +28,8 @@ _EXPORTS = {
     "score_case": "cases",
     "PatientFacts": "facts",
     "facts_from_resources": "facts",
-    "resources_from_bundle": "facts",
-    "resources_from_prefetch": "facts",
+    "resources_from_bundle": "resources",
+    "resources_from_prefetch": "resources",
     "ContentError": "issues",
     "Issue": "issues",
     "ContentLibrary": "library",

@@ -78,8 +78,8 @@ def _synth(args: argparse.Namespace) -> int:
 
 def _read_input(path: Path) -> tuple[list[Resource], list[Resource], str | None]:
     """(resources, draft orders, hook) from a FHIR Bundle or a CDS Hooks request body."""
-    from service.cards.facts import resources_from_bundle
-    from service.cards.facts import resources_from_prefetch as _prefetch_resources
+    from service.cards.resources import resources_from_bundle
+    from service.cards.resources import resources_from_prefetch as _prefetch_resources
 
     body = orjson.loads(path.read_bytes())
     if isinstance(body, dict) and "hook" in body and "resourceType" not in body:

@@ -27,7 +27,7 @@ from service.cards.resource_fields import (
     status_codes,
     text,
 )
-from service.cards.resources import MAX_BUNDLE_DEPTH, Resource, resource_from
+from service.cards.resources import Resource, resource_from
 from service.cards.terminology import Terminology, ingredients_from_display
 
 SMOKING_LOINC = "72166-2"
@@ -117,38 +117,6 @@ def age_at(birth: date, at: date) -> int | None:
     """Whole years between `birth` and `at` (None when born after `at`)."""
     years = at.year - birth.year - ((at.month, at.day) < (birth.month, birth.day))
     return years if years >= 0 else None
-
-
-def resources_from_bundle(bundle: object, _depth: int = 0) -> list[Resource]:
-    """The resources of a Bundle (transaction, searchset, collection...), nested Bundles
-    flattened, from a `Resource` or a plain dict. A bare resource yields itself; anything
-    without a resource type none."""
-    value = resource_from(bundle)
-    if value is None or not text(value.resource_type):
-        return []
-    if value.resource_type != "Bundle":
-        return [value]
-    found: list[Resource] = []
-    for entry in value.entry or ():
-        resource = entry.resource
-        if resource is None:
-            continue
-        kind = resource.resource_type
-        if kind == "Bundle" and _depth < MAX_BUNDLE_DEPTH:
-            found.extend(resources_from_bundle(resource, _depth + 1))
-        elif isinstance(kind, str) and kind and kind != "Bundle":  # deeper Bundles: not read
-            found.append(resource)
-    return found
-
-
-def resources_from_prefetch(prefetch: object) -> list[Resource]:
-    """Every resource in a CDS Hooks `prefetch` object (null and OperationOutcome skipped)."""
-    found: list[Resource] = []
-    for value in obj(prefetch).values():
-        resource = resource_from(value)
-        if resource is not None and resource.resource_type != "OperationOutcome":
-            found.extend(resources_from_bundle(resource))
-    return found
 
 
 def _is_active_condition(resource: Resource) -> bool:

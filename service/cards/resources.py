@@ -9,7 +9,8 @@ is kept as plain JSON (dicts, lists, strings), read by the defensive readers in
 
 `resource_from` builds the same structs from plain dicts (a fetched page, a draft order, a body
 whose shape the typed decoder refused), skipping malformed entries as the typed path never
-sees them.
+sees them; `resources_from_bundle` and `resources_from_prefetch` flatten either into the
+resources the facts walk.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 
 import msgspec
 
-from service.cards.resource_fields import items, obj
+from service.cards.resource_fields import items, obj, text
 
 MAX_BUNDLE_DEPTH = 3  # nested Bundles read (a transaction inside a collection...)
 
@@ -102,5 +103,37 @@ def resource_from(value: object, _depth: int = 0) -> Resource | None:
     return resource
 
 
-def is_operation_outcome(value: object) -> bool:
-    return isinstance(value, Resource) and value.resource_type == "OperationOutcome"
+def is_operation_outcome(value: Resource | None) -> bool:
+    return value is not None and value.resource_type == "OperationOutcome"
+
+
+def resources_from_bundle(bundle: object, _depth: int = 0) -> list[Resource]:
+    """The resources of a Bundle (transaction, searchset, collection...), nested Bundles
+    flattened, from a `Resource` or a plain dict. A bare resource yields itself; anything
+    without a resource type none."""
+    value = resource_from(bundle)
+    if value is None or not text(value.resource_type):
+        return []
+    if value.resource_type != "Bundle":
+        return [value]
+    found: list[Resource] = []
+    for entry in value.entry or ():
+        resource = entry.resource
+        if resource is None:
+            continue
+        kind = resource.resource_type
+        if kind == "Bundle" and _depth < MAX_BUNDLE_DEPTH:
+            found.extend(resources_from_bundle(resource, _depth + 1))
+        elif isinstance(kind, str) and kind and kind != "Bundle":  # deeper Bundles: not read
+            found.append(resource)
+    return found
+
+
+def resources_from_prefetch(prefetch: object) -> list[Resource]:
+    """Every resource in a CDS Hooks `prefetch` object (null and OperationOutcome skipped)."""
+    found: list[Resource] = []
+    for value in obj(prefetch).values():
+        resource = resource_from(value)
+        if resource is not None and resource.resource_type != "OperationOutcome":
+            found.extend(resources_from_bundle(resource))
+    return found

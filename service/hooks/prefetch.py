@@ -21,8 +21,8 @@ import httpx
 import msgspec
 import orjson
 
-from service.cards.resource_fields import items, obj
-from service.cards.resources import Resource, resource_from
+from service.cards.resource_fields import items
+from service.cards.resources import Resource, is_operation_outcome, resource_from
 from service.errors import BedsideError
 from service.observability import FHIR_FETCH_FAILURES, FHIR_FETCH_LATENCY
 
@@ -83,12 +83,9 @@ def _token_value(token: str, context: Mapping[str, Any]) -> str | None:
     return None
 
 
-def is_operation_outcome(value: object) -> bool:
-    kind = value.resource_type if isinstance(value, Resource) else obj(value).get("resourceType")
-    return kind == "OperationOutcome"
-
-
-def keys_to_fetch(templates: Mapping[str, str], prefetch: Mapping[str, Any] | None) -> list[str]:
+def keys_to_fetch(
+    templates: Mapping[str, str], prefetch: Mapping[str, Resource | None] | None
+) -> list[str]:
     """Template keys the client did not satisfy (absent) or could not (OperationOutcome)."""
     given = prefetch or {}
     return [key for key in templates if key not in given or is_operation_outcome(given[key])]
@@ -244,7 +241,7 @@ async def complete_prefetch(
     """Every template key's data as a `Resource` (None for 'no data'), or PrefetchUnavailable
     (412). Prefetched values may be `Resource`s (as the hook decodes them) or plain dicts."""
     result = {k: resource_from(v) for k, v in (prefetch or {}).items() if k in templates}
-    wanted = keys_to_fetch(templates, prefetch)
+    wanted = keys_to_fetch(templates, result)
     paginated = {
         k: v for k, v in result.items() if k not in wanted and v is not None and _next_link(v)
     }

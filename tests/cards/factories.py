@@ -185,6 +185,22 @@ def observation(loinc: str, value: float, when: str, unit: str = "%") -> dict[st
     }
 
 
+def observation_panel(
+    loinc: str, when: str, *components: tuple[str, float], unit: str = "mm[Hg]"
+) -> dict[str, Any]:
+    """A panel (blood pressure, say): no value of its own, one per (LOINC, value) component."""
+    return {
+        "resourceType": "Observation",
+        "status": "final",
+        "code": concept(LOINC_URL, loinc),
+        "effectiveDateTime": when,
+        "component": [
+            {"code": concept(LOINC_URL, code), "valueQuantity": {"value": value, "unit": unit}}
+            for code, value in components
+        ],
+    }
+
+
 def coded_observation(loinc: str, snomed: str, display: str, when: str) -> dict[str, Any]:
     return {
         "resourceType": "Observation",

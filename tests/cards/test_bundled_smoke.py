@@ -9,11 +9,12 @@ from pathlib import Path
 import orjson
 import pytest
 
-from service.cards.facts import facts_from_resources, resources_from_bundle
+from service.cards.facts import facts_from_resources
 from service.cards.library import ContentLibrary, load_library
 from service.cards.matching import match, match_exhaustive
 from service.cards.model import HOOKS
 from service.cards.render import render_card
+from service.cards.resources import resources_from_bundle
 
 SYNTHEA = Path(__file__).resolve().parents[1] / "fixtures" / "synthea"
 AT = date(2021, 4, 1)

@@ -4,12 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from service.cards.facts import (
-    age_at,
-    facts_from_resources,
-    resources_from_bundle,
-    resources_from_prefetch,
-)
+from service.cards.facts import age_at, facts_from_resources
+from service.cards.resources import resources_from_bundle, resources_from_prefetch
 from tests.cards.factories import (
     ICD10_URL,
     bundle,
@@ -18,6 +14,7 @@ from tests.cards.factories import (
     make_terminology,
     med_request,
     observation,
+    observation_panel,
     patient,
     procedure,
 )
@@ -108,18 +105,7 @@ def test_latest_lab_per_loinc_with_date() -> None:
 
 
 def test_observation_components_become_labs() -> None:
-    resource = {
-        "resourceType": "Observation",
-        "status": "final",
-        "code": {"coding": [{"system": "http://loinc.org", "code": "85354-9"}]},
-        "effectiveDateTime": "2021-03-01",
-        "component": [
-            {
-                "code": {"coding": [{"system": "http://loinc.org", "code": "8480-6"}]},
-                "valueQuantity": {"value": 150, "unit": "mm[Hg]"},
-            }
-        ],
-    }
+    resource = observation_panel("85354-9", "2021-03-01", ("8480-6", 150))
     facts = facts_from_resources([resource], at=AT)
     assert facts.latest_labs["8480-6"].value == 150
     assert "85354-9" in facts.observed
@@ -128,19 +114,7 @@ def test_observation_components_become_labs() -> None:
 def test_only_the_wanted_observations_are_read() -> None:
     """With `observations`, other LOINC codes are skipped, a panel keeps its wanted
     components, and smoking status and pregnancy are read whatever is wanted."""
-    panel = {
-        "resourceType": "Observation",
-        "status": "final",
-        "code": {"coding": [{"system": "http://loinc.org", "code": "85354-9"}]},
-        "effectiveDateTime": "2021-03-01",
-        "component": [
-            {
-                "code": {"coding": [{"system": "http://loinc.org", "code": code}]},
-                "valueQuantity": {"value": value, "unit": "mm[Hg]"},
-            }
-            for code, value in (("8480-6", 150), ("8462-4", 95))
-        ],
-    }
+    panel = observation_panel("85354-9", "2021-03-01", ("8480-6", 150), ("8462-4", 95))
     resources = [
         observation("4548-4", 9.5, "2021-02-01"),
         observation("2093-3", 210, "2021-02-01"),

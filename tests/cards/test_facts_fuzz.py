@@ -8,10 +8,10 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from service.cards.facts import facts_from_resources, resources_from_bundle
+from service.cards.facts import facts_from_resources
 from service.cards.library import ContentLibrary
 from service.cards.matching import match
-from service.cards.resources import Resource
+from service.cards.resources import Resource, resources_from_bundle
 from tests.cards.factories import make_item, make_terminology
 
 AT = date(2021, 4, 1)

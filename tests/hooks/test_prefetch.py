@@ -10,6 +10,7 @@ import httpx
 import pytest
 import respx
 
+from service.cards.resources import resource_from
 from service.hooks.discovery import PATIENT_DATA_PREFETCH
 from service.hooks.prefetch import (
     CircuitBreaker,
@@ -73,7 +74,8 @@ def test_user_patient_token() -> None:
 
 
 def test_missing_and_failed_keys_are_fetched_null_is_no_data() -> None:
-    prefetch = {"patient": {"resourceType": "Patient"}, "conditions": None, "medications": OUTCOME}
+    given = {"patient": {"resourceType": "Patient"}, "conditions": None, "medications": OUTCOME}
+    prefetch = {key: resource_from(value) for key, value in given.items()}
     assert keys_to_fetch(PATIENT_DATA_PREFETCH, prefetch) == [
         "medications",
         "observations",

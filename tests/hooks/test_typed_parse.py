@@ -18,8 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from service.cards.facts import resources_from_prefetch
-from service.cards.resources import Resource
+from service.cards.resources import Resource, resources_from_prefetch
 from service.errors import BadRequest
 from service.hooks.service import plain_fields, typed_fields
 from tests.cards.test_facts_fuzz import anything
