@@ -9,7 +9,11 @@ sets, CC0-1.0, and the Synthea bundles, Apache-2.0) and writes:
   ``|``-separated), covering every RxNorm code of the CDC medication value sets, every
   RxNorm code of the Synthea MedicationRequests, and hand-listed ingredient-level RXCUIs
   for the drug classes in ``drug_classes.yaml``;
-* ``service/cards/bundled/valuesets/cdc-*.yaml`` for the CDC value sets the library uses.
+* ``service/cards/bundled/valuesets/cdc-*.yaml`` for the CDC value sets the library uses;
+* ``service/cards/bundled/valuesets/<name>.yaml`` for the CMS eCQM value sets (VSAC
+  expansions from cqframework's eCQM content, CC0-1.0, CPT and HCPCS already removed) that
+  the library's facts, policy and items use (``ECQM_BUNDLED``). To use another one, add its
+  file name (``../shared/data/valuesets/ecqm/<name>.json``) there and run the script.
 
 Run from the repository root:  python scripts/build_terminology.py [--shared ../shared]
 Tests never run this script; its output is committed.
@@ -79,11 +83,97 @@ CDC_BUNDLED = {
         "conditions-likely-terminal-for-opioid-prescribing",
         "Conditions likely terminal for opioid prescribing",
     ),
+    "cdc-hospice-findings": ("hospice-finding", "Hospice findings"),
+    "cdc-hospice-procedures": ("hospice-procedure", "Hospice procedures"),
+    "cdc-limited-life-expectancy": (
+        "limited-life-expectancy-conditions",
+        "Limited life expectancy conditions",
+    ),
     "cdc-urine-drug-screening-tests": (
         "all-urine-drug-screening-tests",
         "Urine drug screening tests",
     ),
 }
+
+# eCQM value sets shipped under their own names (files of ../shared/data/valuesets/ecqm).
+ECQM_BUNDLED = [
+    # clinical ASCVD (CMS347) and its procedures
+    "myocardial-infarction",
+    "acute-myocardial-infarction",
+    "ischemic-stroke",
+    "cerebrovascular-disease-stroke-or-tia",
+    "atherosclerosis-and-peripheral-arterial-disease",
+    "stable-and-unstable-angina",
+    "ischemic-heart-disease-or-related-diagnoses",
+    "coronary-artery-disease-no-mi",
+    "pci",
+    "percutaneous-coronary-intervention",
+    "cabg-surgeries",
+    # chronic disease
+    "diabetes",
+    "type-1-diabetes",
+    "diagnosis-of-hypertension",
+    "essential-hypertension",
+    "heart-failure",
+    "atrial-fibrillation-or-flutter",
+    "chronic-kidney-disease-stage-5",
+    "end-stage-renal-disease",
+    "kidney-failure",
+    "dialysis-services",
+    "asthma",
+    "osteoporosis",
+    "osteoporosis-without-current-fracture",
+    "familial-hypercholesterolemia",
+    "hiv",
+    "depression",
+    "major-depression",
+    "bipolar-disorder",
+    "opioid-use-disorder",
+    "tobacco-user",
+    "current-tobacco-smoker",
+    # pregnancy (CMS165 exclusion)
+    "pregnancy",
+    # end of life (every eCQM's exclusions)
+    "hospice-diagnosis",
+    "hospice-care-ambulatory",
+    "hospice-care-referral-or-admission",
+    "palliative-care-diagnosis",
+    "palliative-care-intervention",
+    "palliative-or-hospice-care",
+    "advanced-illness",
+    "frailty-diagnosis",
+    "frailty-symptom",
+    # organ absent (CMS124, CMS125, CMS130)
+    "hysterectomy-with-no-residual-cervix",
+    "congenital-or-acquired-absence-of-cervix",
+    "bilateral-mastectomy",
+    "history-of-bilateral-mastectomy",
+    "unilateral-mastectomy-left",
+    "unilateral-mastectomy-right",
+    "status-post-left-mastectomy",
+    "status-post-right-mastectomy",
+    "malignant-neoplasm-of-colon",
+    "total-colectomy",
+    # screening tests and their look-backs
+    "colonoscopy",
+    "flexible-sigmoidoscopy",
+    "fecal-occult-blood-test-fobt",
+    "sdna-fit-test",
+    "ct-colonography",
+    "mammography",
+    "pap-test",
+    "hpv-test",
+    "hba1c-laboratory-test",
+    "ldl-cholesterol",
+    # medications
+    "ace-inhibitor-or-arb-or-arni",
+    "medications-for-opioid-use-disorder-moud",
+    "high-intensity-statin-therapy",
+    "moderate-intensity-statin-therapy",
+    "low-intensity-statin-therapy",
+    "anticoagulants-for-all-indications",
+]
+ECQM_SYSTEMS = {"snomed": "snomed", "icd10cm": "icd10", "loinc": "loinc", "rxnorm": "rxnorm"}
 
 SYSTEM_KEYS = {
     RXNORM: "rxnorm",
@@ -466,6 +556,74 @@ def build(shared: Path) -> None:
         sys.stdout.write(f"wrote {target.relative_to(ROOT)}: {counts}\n")
 
 
+def build_ecqm(shared: Path) -> None:
+    """The eCQM value sets of ECQM_BUNDLED as bundled value sets (ICD-10-PCS, ICD-9-CM and
+    CVX members are left out: the facts read none of them)."""
+    index = json.loads((shared / "valuesets" / "ecqm" / "index.json").read_text())
+    for name in ECQM_BUNDLED:
+        doc = json.loads((shared / "valuesets" / "ecqm" / f"{name}.json").read_text())
+        codes = {
+            key: sorted(doc["codes"][system])
+            for system, key in ECQM_SYSTEMS.items()
+            if doc["codes"].get(system)
+        }
+        source = doc["source"]
+        out = {
+            "name": name,
+            "title": doc["title"],
+            "source": f"CMS eCQM value set {doc['title']} (VSAC OID {doc['oid']}, expansion"
+            f" {doc['version']}), from {source['repo']}@{source['commit'][:7]} {source['path']}",
+            "license": "CC0-1.0 (value set content); member codes remain under their code"
+            " systems' terms (SNOMED CT, LOINC, RxNorm, ICD-10-CM); see NOTICE.md. CPT and"
+            " HCPCS codes removed.",
+            "codes": codes,
+        }
+        target = BUNDLED / "valuesets" / f"{name}.yaml"
+        header = (
+            "# Generated by scripts/build_terminology.py from ../shared/data/valuesets/ecqm/"
+            f"{name}.json ({index[name]['source_repo']}). Do not edit by hand.\n"
+        )
+        target.write_text(
+            header + yaml.safe_dump(out, sort_keys=False, width=100, default_flow_style=None),
+            encoding="utf-8",
+        )
+        counts = ", ".join(f"{k} {len(v)}" for k, v in codes.items())
+        sys.stdout.write(f"wrote {target.relative_to(ROOT)}: {counts}\n")
+
+
+def build_type_2_diabetes(shared: Path) -> None:
+    """`type-2-diabetes`: the members of the eCQM Diabetes value set that are type 2 (SNOMED CT
+    concepts whose display says type 2 or type II; ICD-10-CM E11*). The eCQM set mixes type 1,
+    type 2, secondary and gestational diabetes; type 2 advice (metformin first) needs only
+    type 2, and no standard type 2 set is in the reference data."""
+    doc = json.loads((shared / "valuesets" / "ecqm" / "diabetes.json").read_text())
+    displays = doc["displays"]
+    snomed = [
+        code
+        for code in doc["codes"]["snomed"]
+        if re.search(r"\btype (2|ii)\b", displays.get(code, "").lower())
+    ]
+    icd10 = [code for code in doc["codes"]["icd10cm"] if code.startswith("E11")]
+    out = {
+        "name": "type-2-diabetes",
+        "title": "Type 2 diabetes mellitus",
+        "source": "Derived by scripts/build_terminology.py from the CMS eCQM value set Diabetes"
+        f" (VSAC OID {doc['oid']}, expansion {doc['version']}): its type 2 members",
+        "license": "CC0-1.0 (value set content); member codes remain under their code"
+        " systems' terms; see NOTICE.md",
+        "codes": {"snomed": sorted(snomed), "icd10": sorted(icd10)},
+    }
+    target = BUNDLED / "valuesets" / "type-2-diabetes.yaml"
+    header = "# Generated by scripts/build_terminology.py. Do not edit by hand.\n"
+    target.write_text(
+        header + yaml.safe_dump(out, sort_keys=False, width=100, default_flow_style=None),
+        encoding="utf-8",
+    )
+    sys.stdout.write(
+        f"wrote {target.relative_to(ROOT)}: snomed {len(snomed)}, icd10 {len(icd10)}\n"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -475,6 +633,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     build(Path(args.shared))
+    build_ecqm(Path(args.shared))
+    build_type_2_diabetes(Path(args.shared))
     return 0
 
 

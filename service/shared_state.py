@@ -173,7 +173,7 @@ class RedisState:
                     if data is not None:
                         yield data
         finally:
-            await pubsub.aclose()  # type: ignore[no-untyped-call]
+            await pubsub.aclose()  # type: ignore[no-untyped-call, unused-ignore]
             await client.aclose()
 
     async def close(self) -> None:

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 
 from service.cards.codes import ICD10, LOINC, RXNORM, SNOMED, code_problem
 from service.cards.issues import Issue
-from service.cards.model import CodeSet, ContentItem, MedSet, ProcSet
+from service.cards.model import Applies, CodeSet, ContentItem, MedSet, ProcSet
 from service.cards.terminology import Terminology
 
 Loc = tuple[str | int, ...]
@@ -26,8 +26,9 @@ class ParsedItem:
     line_of: Callable[[Loc], int]
 
 
-def _codesets(item: ContentItem) -> Iterator[tuple[Loc, CodeSet | MedSet | ProcSet]]:
-    applies = item.applies
+def _codesets(
+    applies: Applies, at: Loc = ("applies",)
+) -> Iterator[tuple[Loc, CodeSet | MedSet | ProcSet]]:
     blocks = (
         ("conditions", applies.conditions),
         ("medications", applies.medications),
@@ -40,54 +41,57 @@ def _codesets(item: ContentItem) -> Iterator[tuple[Loc, CodeSet | MedSet | ProcS
         for part in ("any_of", "none_of"):
             codeset = getattr(block, part)
             if codeset is not None:
-                yield ("applies", name, part), codeset
+                yield (*at, name, part), codeset
         for position, codeset in enumerate(getattr(block, "all_of", ())):
-            yield ("applies", name, "all_of", position), codeset
+            yield (*at, name, "all_of", position), codeset
 
 
-def _code_lists(item: ContentItem) -> Iterator[tuple[Loc, str, Sequence[str]]]:
-    for loc, codeset in _codesets(item):
+def _code_lists(
+    applies: Applies, at: Loc = ("applies",)
+) -> Iterator[tuple[Loc, str, Sequence[str]]]:
+    for loc, codeset in _codesets(applies, at):
         for key in (ICD10, SNOMED, RXNORM, LOINC):
             codes = getattr(codeset, key, ())
             if codes:
                 yield (*loc, key), key, codes
-    for position, rule in enumerate(item.applies.labs):
-        yield ("applies", "labs", position, "loinc"), LOINC, rule.loinc
-    for position, missing in enumerate(item.applies.labs_missing):
-        yield ("applies", "labs_missing", position, "loinc"), LOINC, missing.loinc
+    for position, rule in enumerate(applies.labs):
+        yield (*at, "labs", position, "loinc"), LOINC, rule.loinc
+    for position, missing in enumerate(applies.labs_missing):
+        yield (*at, "labs_missing", position, "loinc"), LOINC, missing.loinc
 
 
-def _check_codes(parsed: ParsedItem) -> Iterator[Issue]:
-    for loc, key, codes in _code_lists(parsed.item):
+def check_codes(
+    applies: Applies, file: str, line_of: Callable[[Loc], int], at: Loc = ("applies",)
+) -> Iterator[Issue]:
+    for loc, key, codes in _code_lists(applies, at):
         for position, code in enumerate(codes):
             problem = code_problem(key, code)
             if problem:
                 field = ".".join(str(part) for part in loc)
-                yield Issue(parsed.file, parsed.line_of((*loc, position)), f"{field}: {problem}")
+                yield Issue(file, line_of((*loc, position)), f"{field}: {problem}")
 
 
-def _check_references(
-    parsed: ParsedItem, terminology: Terminology, ingredients: frozenset[str]
+def check_references(
+    applies: Applies,
+    where: tuple[str, Callable[[Loc], int]],
+    terminology: Terminology,
+    at: Loc = ("applies",),
 ) -> Iterator[Issue]:
-    for loc, codeset in _codesets(parsed.item):
+    file, line_of = where
+    ingredients = terminology.known_ingredients
+    for loc, codeset in _codesets(applies, at):
         for name in codeset.valuesets:
             if name not in terminology.valuesets:
-                yield Issue(
-                    parsed.file, parsed.line_of((*loc, "valuesets")), f"unknown value set {name!r}"
-                )
+                yield Issue(file, line_of((*loc, "valuesets")), f"unknown value set {name!r}")
         if isinstance(codeset, MedSet):
             for name in codeset.classes:
                 if name not in terminology.classes:
-                    yield Issue(
-                        parsed.file,
-                        parsed.line_of((*loc, "classes")),
-                        f"unknown drug class {name!r}",
-                    )
+                    yield Issue(file, line_of((*loc, "classes")), f"unknown drug class {name!r}")
             for name in codeset.ingredients:
                 if name.strip().lower() not in ingredients:
                     yield Issue(
-                        parsed.file,
-                        parsed.line_of((*loc, "ingredients")),
+                        file,
+                        line_of((*loc, "ingredients")),
                         f"unknown ingredient {name!r} (not in rxnorm_ingredients.tsv)",
                     )
 
@@ -202,7 +206,6 @@ def check_items(
     issues: list[Issue] = []
     first_file: dict[str, str] = {}
     ids = frozenset(entry.item.id for entry in parsed)
-    ingredients = terminology.known_ingredients
     for entry in parsed:
         item_id = entry.item.id
         if item_id in first_file:
@@ -215,8 +218,10 @@ def check_items(
             )
         else:
             first_file[item_id] = entry.file
-        issues.extend(_check_codes(entry))
-        issues.extend(_check_references(entry, terminology, ingredients))
+        issues.extend(check_codes(entry.item.applies, entry.file, entry.line_of))
+        issues.extend(
+            check_references(entry.item.applies, (entry.file, entry.line_of), terminology)
+        )
         issues.extend(_check_dates(entry, today))
         issues.extend(_check_people_and_body(entry))
         issues.extend(_check_case(entry, ids))

@@ -6,17 +6,19 @@ Every predicate answers `(holds, reason)`; the reason says in words which fact d
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from datetime import date, timedelta
+from types import MappingProxyType
 from typing import Protocol
 
 from service.cards.codes import ICD10, LOINC, RXNORM, SNOMED, SYSTEM_LABELS, normalize_icd10
-from service.cards.facts import CodeKey, LabValue, Medication, PatientFacts, age_at
+from service.cards.facts import CodeKey, Condition, LabValue, Medication, PatientFacts, age_at
 from service.cards.model import CodeSet, MedSet, ProcSet
 from service.cards.terminology import Terminology
 
 IndexKey = tuple[str, ...]
+_NO_ORIGINS: Mapping[CodeKey, str] = MappingProxyType({})
 
 
 def describe(key: CodeKey, display: str = "") -> str:
@@ -36,8 +38,11 @@ class FactView:
         "facts",
         "icd10",
         "meds",
+        "memo",
         "observed",
         "orders",
+        "past",
+        "past_icd10",
         "procs",
     )
 
@@ -46,13 +51,10 @@ class FactView:
         self.at = facts.at
         birth = facts.birth_date
         self.age = age_at(birth, facts.at) if birth is not None else facts.age
-        self.conditions: dict[CodeKey, str] = {}
-        self.icd10: dict[str, str] = {}
-        for condition in facts.conditions:
-            for key in condition.codes:
-                self.conditions.setdefault(key, condition.display)
-                if key[0] == ICD10:
-                    self.icd10.setdefault(key[1], condition.display)
+        self.conditions, self.icd10 = _condition_tables(facts.conditions)
+        self.past, self.past_icd10 = _condition_tables(facts.past_conditions)
+        # named facts of the library, each evaluated at most once per call
+        self.memo: dict[str, tuple[bool, str]] = {}
         self.meds = _med_table(facts.medications, terminology)
         self.orders = _med_table(facts.orders, terminology)
         self.procs: dict[CodeKey, list[date | None]] = {}
@@ -65,12 +67,28 @@ class FactView:
         """Every inverted-index key this patient can trigger."""
         keys: list[IndexKey] = [("c", *key) for key in self.conditions]
         keys.extend(("cp", code[:n]) for code in self.icd10 for n in range(3, len(code) + 1))
+        keys.extend(("h", *key) for key in self.past)
+        keys.extend(("hp", code[:n]) for code in self.past_icd10 for n in range(3, len(code) + 1))
         keys.extend(("m", *key) for key in self.meds)
         keys.extend(("o", *key) for key in self.orders)
         keys.extend(("l", code) for code in self.facts.labs)
         keys.extend(("p", *key) for key in self.procs)
         keys.extend(("p", LOINC, code) for code in self.observed)
         return keys
+
+
+def _condition_tables(
+    conditions: Iterable[Condition],
+) -> tuple[dict[CodeKey, str], dict[str, str]]:
+    # every coding -> the condition's display, and the ICD-10 codes on their own
+    table: dict[CodeKey, str] = {}
+    icd10: dict[str, str] = {}
+    for condition in conditions:
+        for key in condition.codes:
+            table.setdefault(key, condition.display)
+            if key[0] == ICD10:
+                icd10.setdefault(key[1], condition.display)
+    return table, icd10
 
 
 def _med_table(meds: Iterable[Medication], terminology: Terminology) -> dict[CodeKey, str]:
@@ -151,18 +169,58 @@ class SmokingCriterion:
         )
 
 
+def _origin(origins: Mapping[CodeKey, str], key: CodeKey) -> str:
+    name = origins.get(key)
+    return f" [{name}]" if name else ""
+
+
+@dataclass(frozen=True, slots=True)
+class SmokedWithinCriterion:
+    """A current smoker, or a former one whose last record of smoking is within the window.
+    A former smoker with no dated record of smoking holds (the quit date is unknown: the card
+    states the window and the clinician asks)."""
+
+    days: int
+
+    def check(self, view: FactView) -> tuple[bool, str]:
+        facts = view.facts
+        if facts.smoking == "current":
+            return True, "smokes now"
+        last = facts.last_smoked
+        if facts.smoking == "former" and last is None:
+            return True, "former smoker, quit date not recorded"
+        if last is not None and in_window(last, view.at, self.days):
+            return True, f"last recorded smoking on {last}, within {self.days} days"
+        when = f"last recorded smoking on {last}" if last else "no record of smoking"
+        return False, f"{when}, not within {self.days} days"
+
+
 @dataclass(frozen=True, slots=True)
 class CompiledCodeSet:
-    """Exact codes by system and ICD-10 prefixes."""
+    """Exact codes by system and ICD-10 prefixes; `origins` names the value set a code came
+    from (for explanations; hand-listed codes have none)."""
 
     exact: frozenset[CodeKey]
     icd10_prefixes: frozenset[str]
+    origins: Mapping[CodeKey, str] = field(default_factory=lambda: _NO_ORIGINS)
 
-    def keys(self) -> list[IndexKey]:
-        return [("c", *key) for key in self.exact] + [("cp", p) for p in self.icd10_prefixes]
+    def keys(self, ever: bool = False) -> list[IndexKey]:
+        """Index keys: active conditions ("c", "cp"), and with `ever` past ones ("h", "hp")."""
+        keys: list[IndexKey] = [("c", *key) for key in self.exact]
+        keys += [("cp", p) for p in self.icd10_prefixes]
+        if ever:
+            keys += [("h", *key) for key in self.exact] + [("hp", p) for p in self.icd10_prefixes]
+        return keys
 
-    def find(self, view: FactView) -> str | None:
-        conditions = view.conditions
+    def find(self, view: FactView, ever: bool = False) -> str | None:
+        """The first matching active condition (then, with `ever`, past one), described."""
+        found = self._find(view.conditions, view.icd10)
+        if found is None and ever:
+            found = self._find(view.past, view.past_icd10)
+            return None if found is None else f"{found} (resolved or inactive)"
+        return found
+
+    def _find(self, conditions: dict[CodeKey, str], icd10: dict[str, str]) -> str | None:
         # Walk the smaller side; report the lowest matching code so reasons are stable.
         if len(self.exact) < len(conditions):
             hits = [key for key in self.exact if key in conditions]
@@ -170,12 +228,16 @@ class CompiledCodeSet:
             hits = [key for key in conditions if key in self.exact]
         if hits:
             key = min(hits)
-            return describe(key, conditions[key])
+            return describe(key, conditions[key]) + _origin(self.origins, key)
         if self.icd10_prefixes:
-            for code, display in view.icd10.items():
+            for code, display in icd10.items():
                 for n in range(3, len(code) + 1):
                     if code[:n] in self.icd10_prefixes:
-                        return describe((ICD10, code), display) + f" (prefix {code[:n]})"
+                        prefix = (ICD10, code[:n])
+                        return (
+                            describe((ICD10, code), display)
+                            + f" (prefix {code[:n]}){_origin(self.origins, prefix)}"
+                        )
         return None
 
 
@@ -184,6 +246,7 @@ class CompiledMedSet:
     """Ingredient names (with class members) and exact RxNorm codes."""
 
     members: frozenset[CodeKey]
+    origins: Mapping[CodeKey, str] = field(default_factory=lambda: _NO_ORIGINS)
 
     def keys(self, namespace: str) -> list[IndexKey]:
         return [(namespace, *key) for key in self.members]
@@ -191,9 +254,10 @@ class CompiledMedSet:
     def find(self, table: dict[CodeKey, str]) -> str | None:
         for key, display in table.items():
             if key in self.members:
+                origin = _origin(self.origins, key)
                 if key[0] == "ingredient":
-                    return f"{key[1]} ({display})" if display else key[1]
-                return describe(key, display)
+                    return (f"{key[1]} ({display})" if display else key[1]) + origin
+                return describe(key, display) + origin
         return None
 
 
@@ -201,6 +265,7 @@ class CompiledMedSet:
 class CompiledProcSet:
     codes: tuple[CodeKey, ...]  # sorted, so that the reported hit is stable
     within_days: int | None
+    origins: Mapping[CodeKey, str] = field(default_factory=lambda: _NO_ORIGINS)
 
     def keys(self) -> list[IndexKey]:
         return [("p", *key) for key in self.codes]
@@ -213,7 +278,8 @@ class CompiledProcSet:
             for when in dates:
                 if in_window(when, view.at, self.within_days):
                     window = f" within {self.within_days} days" if self.within_days else ""
-                    return f"{describe(key)} on {when or 'unknown date'}{window}"
+                    origin = _origin(self.origins, key)
+                    return f"{describe(key)}{origin} on {when or 'unknown date'}{window}"
         return None
 
 
@@ -221,39 +287,53 @@ def compile_codeset(codeset: CodeSet, terminology: Terminology) -> CompiledCodeS
     """Expand value sets; ICD-10 codes become normalised prefixes."""
     exact = {(SNOMED, code.strip()) for code in codeset.snomed}
     prefixes = {normalize_icd10(code) for code in codeset.icd10}
+    origins: dict[CodeKey, str] = {}
     for name in codeset.valuesets:
         valueset = terminology.valuesets.get(name)
         if valueset is None:
             continue
-        exact.update((SNOMED, code) for code in valueset.codes.get(SNOMED, ()))
-        prefixes.update(valueset.codes.get(ICD10, ()))
-    return CompiledCodeSet(frozenset(exact), frozenset(prefixes))
+        for code in valueset.codes.get(SNOMED, ()):
+            exact.add((SNOMED, code))
+            origins.setdefault((SNOMED, code), f"value set {name}")
+        for code in valueset.codes.get(ICD10, ()):
+            prefixes.add(code)
+            origins.setdefault((ICD10, code), f"value set {name}")
+    return CompiledCodeSet(frozenset(exact), frozenset(prefixes), _frozen(origins))
 
 
 def compile_medset(medset: MedSet, terminology: Terminology) -> CompiledMedSet:
     """Expand classes to ingredients and value sets to RxNorm codes."""
-    ingredients = {name.strip().lower() for name in medset.ingredients}
+    members = {("ingredient", name.strip().lower()) for name in medset.ingredients}
+    members.update((RXNORM, code.strip()) for code in medset.rxnorm)
+    origins: dict[CodeKey, str] = {}
     for name in medset.classes:
-        ingredients.update(terminology.classes.get(name, ()))
-    codes = {code.strip() for code in medset.rxnorm}
+        for ingredient in terminology.classes.get(name, ()):
+            members.add(("ingredient", ingredient))
+            origins.setdefault(("ingredient", ingredient), f"class {name}")
     for name in medset.valuesets:
         valueset = terminology.valuesets.get(name)
-        if valueset is not None:
-            codes.update(valueset.codes.get(RXNORM, ()))
-    members = {("ingredient", name) for name in ingredients} | {(RXNORM, c) for c in codes}
-    return CompiledMedSet(frozenset(members))
+        for code in valueset.codes.get(RXNORM, ()) if valueset is not None else ():
+            members.add((RXNORM, code))
+            origins.setdefault((RXNORM, code), f"value set {name}")
+    return CompiledMedSet(frozenset(members), _frozen(origins))
 
 
 def compile_procset(procset: ProcSet, terminology: Terminology) -> CompiledProcSet:
     """Expand value sets to SNOMED CT and LOINC codes."""
     codes = {(SNOMED, code.strip()) for code in procset.snomed}
     codes.update((LOINC, code.strip()) for code in procset.loinc)
+    origins: dict[CodeKey, str] = {}
     for name in procset.valuesets:
         valueset = terminology.valuesets.get(name)
-        if valueset is not None:
-            codes.update((SNOMED, code) for code in valueset.codes.get(SNOMED, ()))
-            codes.update((LOINC, code) for code in valueset.codes.get(LOINC, ()))
-    return CompiledProcSet(tuple(sorted(codes)), procset.within_days)
+        for key in (SNOMED, LOINC):
+            for code in valueset.codes.get(key, ()) if valueset is not None else ():
+                codes.add((key, code))
+                origins.setdefault((key, code), f"value set {name}")
+    return CompiledProcSet(tuple(sorted(codes)), procset.within_days, _frozen(origins))
+
+
+def _frozen(origins: dict[CodeKey, str]) -> Mapping[CodeKey, str]:
+    return MappingProxyType(origins) if origins else _NO_ORIGINS
 
 
 def lab_values(

@@ -100,8 +100,13 @@ class PatientFacts:
     birth_date: date | None = None
     pregnant: bool = False
     smoking: str | None = None
+    # the latest date a smoking-status observation recorded current smoking (a former
+    # smoker quit after it)
+    last_smoked: date | None = None
     conditions: tuple[Condition, ...] = ()
     medications: tuple[Medication, ...] = ()
+    # resolved, inactive or in remission (never refuted): what `ever` criteria also count
+    past_conditions: tuple[Condition, ...] = ()
     labs: Mapping[str, tuple[LabValue, ...]] = field(default_factory=lambda: _frozen_map({}))
     observed: Mapping[str, tuple[date, ...]] = field(default_factory=lambda: _frozen_map({}))
     procedures: tuple[Procedure, ...] = ()
@@ -119,9 +124,11 @@ def age_at(birth: date, at: date) -> int | None:
     return years if years >= 0 else None
 
 
-def _is_active_condition(resource: Resource) -> bool:
+def _condition_is_active(resource: Resource) -> bool | None:
+    """True when active, False when resolved, inactive or in remission, None when refuted or
+    entered in error (never counted)."""
     if status_codes(resource.verification_status) & _REFUTED:
-        return False
+        return None
     clinical = status_codes(resource.clinical_status)
     if clinical:
         return bool(clinical & _ACTIVE_CLINICAL)
@@ -171,6 +178,22 @@ _CURRENT_SMOKING = (
 _FORMER_SMOKING = (frozenset({"8517006"}), ("Z87891",))
 
 
+def _smoking_status(codes: frozenset[str], display: str) -> str | None:
+    """A smoking-status value as current, former or never (None: not recognised)."""
+    for code in codes:
+        if code in _SMOKING:
+            return _SMOKING[code]
+    for word, status in (
+        ("never", "never"),
+        ("former", "former"),
+        ("ex-", "former"),
+        ("smoker", "current"),
+    ):
+        if word in display:
+            return status
+    return None
+
+
 class _Collector:
     """Accumulates facts while walking resources once."""
 
@@ -182,6 +205,7 @@ class _Collector:
         self.observations = observations
         self.patient = Resource()
         self.conditions: list[Condition] = []
+        self.past_conditions: list[Condition] = []
         self.medications: list[Medication] = []
         self.labs: dict[str, list[LabValue]] = {}
         self.observed: dict[str, list[date]] = {}
@@ -195,8 +219,9 @@ class _Collector:
         elif kind == "Patient":
             self.patient = resource
         elif kind == "Condition":
-            if _is_active_condition(resource) and (found := _condition(resource)):
-                self.conditions.append(found)
+            active = _condition_is_active(resource)
+            if active is not None and (found := _condition(resource)):
+                (self.conditions if active else self.past_conditions).append(found)
         elif kind in _MEDICATION_TYPES:
             if resource.status == "active":
                 self.medications.append(medication_of(resource, self.terminology))
@@ -296,21 +321,16 @@ class _Collector:
 
     def _observed_smoking(self) -> str | None:
         latest = self._latest_coded(SMOKING_LOINC)
-        if latest is None:
-            return None
-        codes, display = latest
-        for code in codes:
-            if code in _SMOKING:
-                return _SMOKING[code]
-        for word, status in (
-            ("never", "never"),
-            ("former", "former"),
-            ("ex-", "former"),
-            ("smoker", "current"),
-        ):
-            if word in display:
-                return status
-        return None
+        return None if latest is None else _smoking_status(*latest)
+
+    def last_smoked(self) -> date | None:
+        """The latest smoking-status observation (up to `at`) that says current smoking."""
+        dates = [
+            when
+            for when, codes, display in self.coded_values.get(SMOKING_LOINC, ())
+            if when <= self.at and _smoking_status(codes, display) == "current"
+        ]
+        return max(dates, default=None)
 
     def pregnant(self) -> bool:
         latest = self._latest_coded(PREGNANCY_LOINC)
@@ -340,8 +360,10 @@ class _Collector:
             sex=gender if gender in ("female", "male") else None,
             pregnant=self.pregnant(),
             smoking=self.smoking(),
+            last_smoked=self.last_smoked(),
             conditions=tuple(self.conditions),
             medications=tuple(self.medications),
+            past_conditions=tuple(self.past_conditions),
             labs=MappingProxyType(labs),
             observed=MappingProxyType(observed),
             procedures=tuple(self.procedures),

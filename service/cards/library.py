@@ -12,10 +12,10 @@ from datetime import date
 from pathlib import Path
 from types import MappingProxyType
 
-from service.cards.compiler import CompiledItem, compile_item, observation_codes
+from service.cards.compiler import CompiledItem, compile_item, compile_policy, observation_codes
 from service.cards.index import HookIndex, build_index
 from service.cards.issues import ContentError, Issue
-from service.cards.model import ContentItem
+from service.cards.model import ContentItem, Policy
 from service.cards.precedence import ordinals
 from service.cards.terminology import Terminology
 
@@ -35,6 +35,7 @@ class ContentLibrary:
         "evaluation_order",
         "items",
         "observation_codes",
+        "policy",
         "precedence",
         "terminology",
         "warnings",
@@ -45,6 +46,7 @@ class ContentLibrary:
         items: Iterable[ContentItem],
         terminology: Terminology | None = None,
         warnings: Iterable[Issue] = (),
+        policy: Policy | None = None,
     ) -> None:
         self.items: tuple[ContentItem, ...] = tuple(items)
         self.terminology = terminology or Terminology()
@@ -54,8 +56,11 @@ class ContentLibrary:
         collecting = gc.isenabled()
         gc.disable()
         try:
+            # named facts compiled once, shared by every item that names them or is excluded
+            # by them
+            self.policy = compile_policy(policy or Policy(), self.terminology)
             self._compiled: tuple[CompiledItem, ...] = tuple(
-                compile_item(position, item, self.terminology)
+                compile_item(position, item, self.terminology, self.policy)
                 for position, item in enumerate(self.items)
             )
             self._by_id: Mapping[str, CompiledItem] = MappingProxyType(
@@ -112,4 +117,4 @@ def load_library(
 
     loaded = read_library(content_dir or BUNDLED_DIR, today=today, cache_dir=cache_dir)
     loaded.raise_for_errors()
-    return ContentLibrary(loaded.items, loaded.terminology, loaded.warnings)
+    return ContentLibrary(loaded.items, loaded.terminology, loaded.warnings, loaded.policy)

@@ -1,8 +1,8 @@
 """Reading a content library from disk: the only module of the core that touches files.
 
-Layout (docs/content-format.md): `items/**/*.md`, `valuesets/*.yaml`,
-`terminology/rxnorm_ingredients.tsv`, `terminology/drug_classes.yaml`. A library without a
-`terminology/` folder uses the bundled terminology.
+Layout (docs/content-format.md): `items/**/*.md`, `valuesets/*.yaml`, `facts.yaml`,
+`policy.yaml`, `terminology/rxnorm_ingredients.tsv`, `terminology/drug_classes.yaml`. A
+library without a `terminology/` folder uses the bundled terminology.
 """
 
 from __future__ import annotations
@@ -22,11 +22,20 @@ import yaml
 
 from service.cards import checks, frontmatter
 from service.cards import model as content_model
+from service.cards import policy as policy_module
 from service.cards import terminology as terminology_module
 from service.cards.checks import ParsedItem, check_items, check_terminology
 from service.cards.frontmatter import load_yaml, parse_item
 from service.cards.issues import ContentError, Issue
-from service.cards.model import ContentItem, PartsTable, share_equal_parts
+from service.cards.model import ContentItem, PartsTable, Policy, share_equal_parts
+from service.cards.policy import (
+    FACTS_FILE,
+    POLICY_FILE,
+    PolicySource,
+    check_item_policy,
+    check_policy,
+    parse_policy,
+)
 from service.cards.terminology import (
     Terminology,
     ValueSet,
@@ -45,6 +54,7 @@ class LoadedLibrary:
     items: tuple[ContentItem, ...]
     terminology: Terminology
     issues: tuple[Issue, ...] = field(default=())
+    policy: Policy = field(default_factory=Policy)
 
     @property
     def errors(self) -> tuple[Issue, ...]:
@@ -102,6 +112,22 @@ def read_terminology(content_dir: Path) -> tuple[Terminology, list[Issue], dict[
     return terminology, issues, files
 
 
+def read_policy(content_dir: Path) -> tuple[Policy, PolicySource, list[Issue]]:
+    """The library's `facts.yaml` and `policy.yaml` (either may be absent: no policy)."""
+    texts: list[str | None] = []
+    issues: list[Issue] = []
+    for name in (FACTS_FILE, POLICY_FILE):
+        path = content_dir / name
+        try:
+            texts.append(path.read_text(encoding="utf-8") if path.is_file() else None)
+        except (OSError, UnicodeDecodeError) as exc:
+            issues.append(Issue(str(path), 1, f"cannot read: {exc}"))
+            texts.append(None)
+    source = (str(content_dir / FACTS_FILE), str(content_dir / POLICY_FILE))
+    policy, where, found = parse_policy(texts[0], texts[1], source)
+    return policy, where, issues + found
+
+
 def read_items(content_dir: Path) -> tuple[list[ParsedItem], list[Issue]]:
     """Parse every `items/**/*.md` file (sorted by path, so the order is stable)."""
     parsed: list[ParsedItem] = []
@@ -133,7 +159,7 @@ def _cache_path(content_dir: Path, cache_dir: Path, today: date | None) -> Path:
     and checks them and of `today` (expiry checks), so that any edit or upgrade makes a new
     name and a stale cache is never read."""
     digest = hashlib.sha256(f"{pydantic.VERSION}\0{today}\n".encode())
-    for module in (content_model, frontmatter, checks, terminology_module):
+    for module in (content_model, frontmatter, checks, policy_module, terminology_module):
         digest.update(Path(module.__file__ or "").read_bytes())
     sources = [content_dir]
     if not (content_dir / "terminology").is_dir():
@@ -201,12 +227,16 @@ def read_library(
         issue = Issue(str(content_dir), 0, "content library folder not found")
         return LoadedLibrary((), Terminology(), (issue,))
     terminology, issues, files = read_terminology(content_dir)
+    policy, where, found = read_policy(content_dir)
+    issues += found
+    if not found:
+        issues += check_policy(policy, where, terminology)
     cache = None if cache_dir is None else _cache_path(content_dir, cache_dir, today)
     collecting = gc.isenabled()
     gc.disable()  # parsing allocates only long-lived objects; see ContentLibrary
     try:
         if cache is not None and not issues and (cached := _read_cached(cache)) is not None:
-            return LoadedLibrary(cached, terminology)
+            return LoadedLibrary(cached, terminology, policy=policy)
         parsed, found = read_items(content_dir)
     finally:
         if collecting:
@@ -214,8 +244,9 @@ def read_library(
     issues += found
     issues += check_terminology(terminology, files)
     issues += check_items(parsed, terminology, today)
+    issues += check_item_policy(parsed, policy)
     error_files = {issue.file for issue in issues if issue.severity == "error"}
     items = tuple(entry.item for entry in parsed if entry.file not in error_files)
     if cache is not None and not issues:
         _write_cache(cache, items)
-    return LoadedLibrary(items, terminology, tuple(sorted(issues)))
+    return LoadedLibrary(items, terminology, tuple(sorted(issues)), policy)

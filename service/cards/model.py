@@ -98,11 +98,25 @@ class ConditionCriterion(Frozen):
     none_of: CodeSet | None = None
     # Each set must match some active condition: "type 2 diabetes AND (ASCVD, HF or CKD)".
     all_of: tuple[CodeSet, ...] = ()
+    # True: a resolved or inactive condition counts too (a myocardial infarction years ago is
+    # still clinical ASCVD); refuted and entered-in-error ones never count.
+    ever: bool = False
 
 
 class MedicationCriterion(Frozen):
     any_of: MedSet | None = None
     none_of: MedSet | None = None
+    # Each set must match some medication: "an opioid AND a benzodiazepine".
+    all_of: tuple[MedSet, ...] = ()
+
+
+class FactCriterion(Frozen):
+    """Named clinical facts of the library (`facts.yaml`): some of `any_of` holds, each of
+    `all_of` holds, none of `none_of` holds."""
+
+    any_of: tuple[Name, ...] = ()
+    all_of: tuple[Name, ...] = ()
+    none_of: tuple[Name, ...] = ()
 
 
 class ProcedureCriterion(Frozen):
@@ -130,12 +144,15 @@ class Applies(Frozen):
     sex: Literal["female", "male"] | None = None
     pregnant: bool | None = None
     smoking: tuple[Literal["current", "former", "never"], ...] = ()
+    # current smoker, or smoked within this many days (lung screening: quit within 15 years)
+    smoked_within_days: Annotated[int, Field(ge=1)] | None = None
     conditions: ConditionCriterion | None = None
     medications: MedicationCriterion | None = None
     orders: MedicationCriterion | None = None
     labs: tuple[LabRule, ...] = ()
     labs_missing: tuple[LabMissingRule, ...] = ()
     procedures: ProcedureCriterion | None = None
+    facts: FactCriterion | None = None
     fhirpath: Annotated[str, Field(min_length=1)] | None = None
 
 
@@ -182,6 +199,10 @@ class ContentItem(Frozen):
     reviewed: date
     expires: date
     audience: Audience = Audience()
+    # What kind of advice this is (`policy.yaml`): the library's safety policy excludes
+    # patients by kind (every screening item: not in hospice...). Required where the library
+    # has a policy; `content check` says so.
+    kinds: tuple[Name, ...] = ()
     hooks: Annotated[tuple[Hook, ...], Field(min_length=1)]
     applies: Applies
     question: Annotated[str, Field(min_length=1, max_length=500)]
@@ -194,6 +215,36 @@ class ContentItem(Frozen):
     def credit_format(self) -> str:
         """`poc` or `enduring` (from `credit.format`)."""
         return self.credit.format
+
+
+class FactDefinition(Frozen):
+    """A named clinical fact (`facts.yaml`): holds when any alternative's criteria all hold.
+    Alternatives are `applies` blocks, so a fact is written like an item's criteria."""
+
+    title: Annotated[str, Field(min_length=1, max_length=200)]
+    note: Annotated[str, Field(min_length=1, max_length=1000)] | None = None
+    any: Annotated[tuple[Applies, ...], Field(min_length=1)]
+
+
+class Kind(Frozen):
+    """A kind of advice (`policy.yaml`) and the facts that exclude a patient from every item
+    of that kind."""
+
+    title: Annotated[str, Field(min_length=1, max_length=200)]
+    note: Annotated[str, Field(min_length=1, max_length=1000)] | None = None
+    excluded_by: tuple[Name, ...] = ()
+
+
+class Policy(Frozen):
+    """A library's named facts and its safety policy (kinds and their exclusions)."""
+
+    facts: dict[Name, FactDefinition] = Field(default_factory=dict)
+    kinds: dict[Name, Kind] = Field(default_factory=dict)
+
+    @property
+    def present(self) -> bool:
+        """True when the library declares kinds (then every item must name its kinds)."""
+        return bool(self.kinds)
 
 
 @dataclass

@@ -79,7 +79,7 @@ def test_match_hook_request_with_draft_orders(
     out = capsys.readouterr().out
     assert code == 0
     assert "benzo-opioid: A test guideline" in out
-    assert "  - draft order morphine (Morphine) in any_of" in out
+    assert "  - draft order morphine (Morphine) [class opioid-analgesic] in any_of" in out
 
 
 def test_match_explain(

@@ -114,7 +114,9 @@ def test_medication_class_matches_brand_diazepam() -> None:
     found = match(
         lib, facts(med_request("563026", "Diazepam [Valium]")), hook="patient-view", at=AT
     )
-    assert found[0].reasons == ["medication diazepam (Diazepam [Valium]) in any_of"]
+    assert found[0].reasons == [
+        "medication diazepam (Diazepam [Valium]) [class benzodiazepine] in any_of"
+    ]
 
 
 def test_rxnorm_codes_match_exactly() -> None:
