@@ -507,6 +507,14 @@ def build(shared: Path) -> None:
                 if not ings:
                     sys.exit(f"no ingredient parsed from Synthea {code} {display!r}")
                 rows[code] = (ings, display)
+    for name in ECQM_BUNDLED:
+        doc = json.loads((shared / "valuesets" / "ecqm" / f"{name}.json").read_text())
+        for code in doc["codes"].get("rxnorm", []):
+            display = doc["displays"].get(code) or doc["displays"].get(f"{RXNORM}|{code}", "")
+            ings = ingredients_from_display(display)
+            if not ings:
+                sys.exit(f"no ingredient parsed from eCQM {name} {code} {display!r}")
+            rows.setdefault(code, (ings, display))
     for code, name in INGREDIENTS.items():
         rows.setdefault(code, ([name], name))
 
