@@ -44,6 +44,11 @@ _SMOKING: dict[str, str] = {
     "266919005": "never",
 }
 _PREGNANT_SNOMED = frozenset({"77386006", "72892002", "47200007", "16356006", "237238006"})
+# ICD-10-CM codes that mean "pregnant now": supervision of (high-risk) pregnancy, pregnant
+# state, weeks of gestation. Not every O code: childbirth and puerperium codes (O80-O92,
+# O10.x3...) describe a woman who is no longer pregnant; a library's pregnancy value set
+# (the eCQM one lists the trimester-specific O codes) adds the rest.
+_PREGNANT_ICD10 = ("O09", "Z331", "Z34", "Z3A")
 _ACTIVE_CLINICAL = frozenset({"active", "recurrence", "relapse"})
 _REFUTED = frozenset({"refuted", "entered-in-error"})
 _VOID = frozenset({"entered-in-error", "cancelled", "not-done", "revoked"})
@@ -338,7 +343,7 @@ class _Collector:
             return True
         return any(
             (key == SNOMED and code in _PREGNANT_SNOMED)
-            or (key == ICD10 and (code.startswith("O") or code.startswith(("Z331", "Z34"))))
+            or (key == ICD10 and code.startswith(_PREGNANT_ICD10))
             for condition in self.conditions
             for key, code in condition.codes
         )

@@ -173,6 +173,12 @@ def test_pregnancy_from_condition_or_observation() -> None:
     assert facts_from_resources([patient()], at=AT).pregnant is False
 
 
+def test_childbirth_and_puerperium_codes_are_not_pregnancy() -> None:
+    for code in ("O10.03", "O90.89", "O80"):  # puerperium, after delivery, delivery
+        assert facts_from_resources([condition(code, ICD10_URL)], at=AT).pregnant is False, code
+    assert facts_from_resources([condition("O09.513", ICD10_URL)], at=AT).pregnant is True
+
+
 def test_procedures_with_dates() -> None:
     facts = facts_from_resources([procedure("73761001", "2015-05-05T10:00:00Z")], at=AT)
     assert facts.procedures[0].codes == (("snomed", "73761001"),)
