@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
-from types import MappingProxyType
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 
 from service.cards.codes import LOINC
 from service.cards.criteria import (
@@ -31,7 +30,7 @@ from service.cards.fact_criteria import (
     CompiledPolicy,
     FactsAny,
     FactsNone,
-    PolicyExclusion,
+    nested,
 )
 from service.cards.model import (
     Applies,
@@ -39,7 +38,6 @@ from service.cards.model import (
     LabMissingRule,
     LabRule,
     MedicationCriterion,
-    Policy,
 )
 from service.cards.terminology import Terminology
 
@@ -202,29 +200,33 @@ class CompiledItem:
         return bool(self.trigger)
 
 
-@dataclass(frozen=True, slots=True)
-class _Compiled:
-    """An `applies` block compiled: criteria, and the keys of its first positive code
+@dataclass(slots=True)
+class CompiledApplies:
+    """An `applies` block compiled: criteria, and the index keys of its first positive code
     criterion (None: it has none; empty: it lists no code, so it can never hold)."""
 
-    criteria: list[Criterion]
-    trigger: list[IndexKey] | None
+    criteria: list[Criterion] = field(default_factory=list)
+    trigger: list[IndexKey] | None = None
+
+    def add(self, criterion: Criterion, keys: list[IndexKey] | None = None) -> None:
+        """Add a criterion; its keys trigger the block when no earlier criterion's do."""
+        self.criteria.append(criterion)
+        if self.trigger is None and keys is not None:
+            self.trigger = keys
 
 
 def _med_criteria(
     block: MedicationCriterion | None, terminology: Terminology, orders: bool
-) -> _Compiled:
-    found = _Compiled([], None)
+) -> CompiledApplies:
+    found = CompiledApplies()
     if block is None:
         return found
     namespace = "o" if orders else "m"
     for medset in (*((block.any_of,) if block.any_of is not None else ()), *block.all_of):
         meds = compile_medset(medset, terminology)
-        found.criteria.append(MedsAny(meds, orders))
-        if found.trigger is None:
-            found = _Compiled(found.criteria, meds.keys(namespace))
+        found.add(MedsAny(meds, orders), meds.keys(namespace))
     if block.none_of is not None:
-        found.criteria.append(MedsNone(compile_medset(block.none_of, terminology), orders))
+        found.add(MedsNone(compile_medset(block.none_of, terminology), orders))
     return found
 
 
@@ -243,61 +245,56 @@ def _demographics(applies: Applies) -> list[Criterion]:
     return found
 
 
-def _condition_criteria(applies: Applies, terminology: Terminology) -> _Compiled:
-    found = _Compiled([], None)
+def _condition_criteria(applies: Applies, terminology: Terminology) -> CompiledApplies:
+    found = CompiledApplies()
     block = applies.conditions
     if block is None:
         return found
     for codeset in (*((block.any_of,) if block.any_of is not None else ()), *block.all_of):
         codes = compile_codeset(codeset, terminology)
-        found.criteria.append(ConditionsAny(codes, block.ever))
-        if found.trigger is None:
-            found = _Compiled(found.criteria, codes.keys(block.ever))
+        found.add(ConditionsAny(codes, block.ever), codes.keys(block.ever))
     if block.none_of is not None:
-        codes = compile_codeset(block.none_of, terminology)
-        found.criteria.append(ConditionsNone(codes, block.ever))
+        found.add(ConditionsNone(compile_codeset(block.none_of, terminology), block.ever))
     return found
 
 
-def _procedure_criteria(applies: Applies, terminology: Terminology) -> _Compiled:
-    found = _Compiled([], None)
+def _procedure_criteria(applies: Applies, terminology: Terminology) -> CompiledApplies:
+    found = CompiledApplies()
     block = applies.procedures
     if block is not None and block.any_of is not None:
         procs = compile_procset(block.any_of, terminology)
-        found = _Compiled([ProceduresAny(procs)], procs.keys())
+        found.add(ProceduresAny(procs), procs.keys())
     if block is not None and block.none_of is not None:
-        found.criteria.append(ProceduresNone(compile_procset(block.none_of, terminology)))
+        found.add(ProceduresNone(compile_procset(block.none_of, terminology)))
     return found
 
 
-def _fact_criteria(applies: Applies, facts: Mapping[str, CompiledFact]) -> _Compiled:
+def _fact_criteria(applies: Applies, facts: Mapping[str, CompiledFact]) -> CompiledApplies:
     """`facts`: an unknown name compiles to a fact that never holds (`content check` reports
     it), so `any_of` of it never matches and `none_of` of it excludes no one."""
-    found = _Compiled([], None)
+    found = CompiledApplies()
     block = applies.facts
     if block is None:
         return found
-    groups = ([block.any_of] if block.any_of else []) + [[name] for name in block.all_of]
-    for names in groups:
-        chosen = tuple(facts.get(name) or _unknown(name) for name in names)
-        found.criteria.append(FactsAny(chosen))
+
+    def named(names: tuple[str, ...]) -> tuple[CompiledFact, ...]:
+        return tuple(facts.get(name) or CompiledFact.unknown(name) for name in names)
+
+    groups = [named(block.any_of)] if block.any_of else []
+    groups += [named((name,)) for name in block.all_of]  # all_of: each fact on its own
+    for chosen in groups:
         triggers = [fact.trigger for fact in chosen]
-        if found.trigger is None and all(keys is not None for keys in triggers):
-            found = _Compiled(found.criteria, [key for keys in triggers for key in keys or ()])
+        indexable = all(keys is not None for keys in triggers)
+        union = [key for keys in triggers for key in keys or ()]
+        found.add(FactsAny(chosen), union if indexable else None)
     if block.none_of:
-        found.criteria.append(
-            FactsNone(tuple(facts.get(name) or _unknown(name) for name in block.none_of))
-        )
+        found.add(FactsNone(named(block.none_of)))
     return found
-
-
-def _unknown(name: str) -> CompiledFact:
-    return CompiledFact(name, (), ())
 
 
 def compile_applies(
     applies: Applies, terminology: Terminology, facts: Mapping[str, CompiledFact]
-) -> _Compiled:
+) -> CompiledApplies:
     """Compile one `applies` block (an item's, or one alternative of a named fact). The
     trigger is the first positive code criterion (orders, conditions, medications,
     procedures, labs, facts), which any match must satisfy."""
@@ -324,49 +321,7 @@ def compile_applies(
         lab_keys,
         named.trigger,
     )
-    return _Compiled(criteria, next((keys for keys in triggers if keys is not None), None))
-
-
-def compile_policy(policy: Policy, terminology: Terminology) -> CompiledPolicy:
-    """Compile every named fact (in dependency order; a fact in a cycle, or naming an
-    unknown fact, never holds where it is named: `content check` reports both) and each
-    kind's excluding facts."""
-    compiled: dict[str, CompiledFact] = {}
-    visiting: set[str] = set()
-
-    def fact(name: str) -> CompiledFact | None:
-        if name in compiled or name in visiting or name not in policy.facts:
-            return compiled.get(name)
-        visiting.add(name)
-        for alternative in policy.facts[name].any:
-            for needed in _fact_names(alternative):
-                fact(needed)
-        visiting.discard(name)
-        alternatives = [compile_applies(a, terminology, compiled) for a in policy.facts[name].any]
-        usable = [a for a in alternatives if a.trigger is None or a.trigger]
-        triggers = [a.trigger for a in usable]
-        trigger = (
-            None
-            if any(keys is None for keys in triggers)
-            else tuple(dict.fromkeys(key for keys in triggers for key in keys or ()))
-        )
-        compiled[name] = CompiledFact(name, tuple(tuple(a.criteria) for a in usable), trigger)
-        return compiled[name]
-
-    for name in policy.facts:
-        fact(name)
-    kinds = {
-        name: tuple(
-            compiled.get(fact_name) or _unknown(fact_name) for fact_name in kind.excluded_by
-        )
-        for name, kind in policy.kinds.items()
-    }
-    return CompiledPolicy(MappingProxyType(compiled), MappingProxyType(kinds))
-
-
-def _fact_names(applies: Applies) -> tuple[str, ...]:
-    block = applies.facts
-    return () if block is None else (*block.any_of, *block.all_of, *block.none_of)
+    return CompiledApplies(criteria, next((keys for keys in triggers if keys is not None), None))
 
 
 def observation_codes(entry: CompiledItem) -> set[str]:
@@ -374,20 +329,12 @@ def observation_codes(entry: CompiledItem) -> set[str]:
     values, missing labs, observations as procedures), named facts and policy included: what
     the facts must keep for it."""
     codes: set[str] = set()
-    for criterion in _all_criteria(entry.criteria):
+    for criterion in nested(entry.criteria):
         if isinstance(criterion, LabCriterion | LabMissingCriterion):
             codes.update(criterion.rule.loinc)
         elif isinstance(criterion, ProceduresAny | ProceduresNone):
             codes.update(code for key, code in criterion.procs.codes if key == LOINC)
     return codes
-
-
-def _all_criteria(criteria: Iterable[Criterion]) -> Iterator[Criterion]:
-    for criterion in criteria:
-        yield criterion
-        if isinstance(criterion, FactsAny | FactsNone | PolicyExclusion):
-            for fact in criterion.facts:
-                yield from fact.criteria()
 
 
 def compile_item(

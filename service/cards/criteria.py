@@ -32,6 +32,7 @@ class FactView:
     terminology. Built once per match call; cost grows with the patient's codes."""
 
     __slots__ = (
+        "_keys",
         "age",
         "at",
         "conditions",
@@ -53,15 +54,26 @@ class FactView:
         self.age = age_at(birth, facts.at) if birth is not None else facts.age
         self.conditions, self.icd10 = _condition_tables(facts.conditions)
         self.past, self.past_icd10 = _condition_tables(facts.past_conditions)
-        # named facts of the library, each evaluated at most once per call
+        # named facts and policy kinds of the library, each evaluated at most once per call
         self.memo: dict[str, tuple[bool, str]] = {}
         self.meds = _med_table(facts.medications, terminology)
         self.orders = _med_table(facts.orders, terminology)
+        # procedures by code, and observations by LOINC code (a test done: FIT, Pap...)
         self.procs: dict[CodeKey, list[date | None]] = {}
         for procedure in facts.procedures:
             for key in procedure.codes:
                 self.procs.setdefault(key, []).append(procedure.when)
+        for code, dates in facts.observed.items():
+            self.procs.setdefault((LOINC, code), []).extend(dates)
         self.observed = facts.observed
+        self._keys: set[IndexKey] | None = None
+
+    @property
+    def keys(self) -> set[IndexKey]:
+        """`index_keys()` as a set, built once per call (the index and the named facts ask)."""
+        if self._keys is None:
+            self._keys = set(self.index_keys())
+        return self._keys
 
     def index_keys(self) -> list[IndexKey]:
         """Every inverted-index key this patient can trigger."""
@@ -73,7 +85,6 @@ class FactView:
         keys.extend(("o", *key) for key in self.orders)
         keys.extend(("l", code) for code in self.facts.labs)
         keys.extend(("p", *key) for key in self.procs)
-        keys.extend(("p", LOINC, code) for code in self.observed)
         return keys
 
 
@@ -221,11 +232,9 @@ class CompiledCodeSet:
         return found
 
     def _find(self, conditions: dict[CodeKey, str], icd10: dict[str, str]) -> str | None:
-        # Walk the smaller side; report the lowest matching code so reasons are stable.
-        if len(self.exact) < len(conditions):
-            hits = [key for key in self.exact if key in conditions]
-        else:
-            hits = [key for key in conditions if key in self.exact]
+        # In C, over the patient's codes (frozenset.intersection iterates its argument); the
+        # lowest code keeps reasons stable.
+        hits = self.exact.intersection(conditions)
         if hits:
             key = min(hits)
             return describe(key, conditions[key]) + _origin(self.origins, key)
@@ -266,16 +275,18 @@ class CompiledProcSet:
     codes: tuple[CodeKey, ...]  # sorted, so that the reported hit is stable
     within_days: int | None
     origins: Mapping[CodeKey, str] = field(default_factory=lambda: _NO_ORIGINS)
+    members: frozenset[CodeKey] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "members", frozenset(self.codes))
 
     def keys(self) -> list[IndexKey]:
         return [("p", *key) for key in self.codes]
 
     def find(self, view: FactView) -> str | None:
-        for key in self.codes:
-            dates: Iterable[date | None] = view.procs.get(key, ())
-            if key[0] == LOINC:
-                dates = [*dates, *view.observed.get(key[1], ())]
-            for when in dates:
+        """The first code (in sorted order) the patient has within the window, described."""
+        for key in sorted(self.members.intersection(view.procs)):  # over the patient's codes
+            for when in view.procs[key]:
                 if in_window(when, view.at, self.within_days):
                     window = f" within {self.within_days} days" if self.within_days else ""
                     origin = _origin(self.origins, key)

@@ -9,7 +9,7 @@ criterion, code and value set that decided it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
@@ -25,12 +25,23 @@ class CompiledFact:
     name: str
     alternatives: tuple[tuple[Criterion, ...], ...]
     trigger: tuple[IndexKey, ...] | None
+    _trigger: frozenset[IndexKey] | None = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        keys = None if self.trigger is None else frozenset(self.trigger)
+        object.__setattr__(self, "_trigger", keys)
 
     def check(self, view: FactView) -> tuple[bool, str]:
-        """Whether the fact holds for the patient, and why (memoised per call)."""
+        """Whether the fact holds for the patient, and why (memoised per call). A fact whose
+        every alternative needs a code the patient does not have (none of its index keys)
+        is known false without evaluating it, as the index knows which items to skip."""
         found = view.memo.get(self.name)
         if found is None:
-            found = view.memo[self.name] = self._evaluate(view)
+            if self._trigger is not None and view.keys.isdisjoint(self._trigger):
+                found = (False, f"not {self.name}")
+            else:
+                found = self._evaluate(view)
+            view.memo[self.name] = found
         return found
 
     def _evaluate(self, view: FactView) -> tuple[bool, str]:
@@ -45,18 +56,20 @@ class CompiledFact:
                 return True, f"{self.name}: {'; '.join(reasons)}"
         return False, f"not {self.name}"
 
-    def criteria(self) -> Iterator[Criterion]:
-        """Every criterion of every alternative (nested facts included)."""
-        for criteria in self.alternatives:
-            for criterion in criteria:
-                yield criterion
-                if isinstance(criterion, FactsAny | FactsNone | PolicyExclusion):
-                    for fact in criterion.facts:
-                        yield from fact.criteria()
+    @classmethod
+    def unknown(cls, name: str) -> CompiledFact:
+        """A fact the library does not define: it never holds (`content check` reports it)."""
+        return cls(name, (), ())
 
 
-def _names(facts: tuple[CompiledFact, ...]) -> str:
-    return ", ".join(fact.name for fact in facts)
+def nested(criteria: Iterable[Criterion]) -> Iterator[Criterion]:
+    """Every criterion, and every criterion of the named facts they refer to, recursively."""
+    for criterion in criteria:
+        yield criterion
+        if isinstance(criterion, FactsAny | FactsNone):
+            for fact in criterion.facts:
+                for alternative in fact.alternatives:
+                    yield from nested(alternative)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,42 +77,57 @@ class FactsAny:
     """Some of the facts holds (`facts.any_of`; `all_of` is one of these per fact)."""
 
     facts: tuple[CompiledFact, ...]
+    _none: str = field(init=False, repr=False, compare=False)  # the reason when none holds
+
+    def __post_init__(self) -> None:
+        names = ", ".join(fact.name for fact in self.facts)
+        object.__setattr__(self, "_none", f"none of the facts [{names}]")
 
     def check(self, view: FactView) -> tuple[bool, str]:
         for fact in self.facts:
             holds, reason = fact.check(view)
             if holds:
                 return True, f"fact {reason}"
-        return False, f"none of the facts [{_names(self.facts)}]"
+        return False, self._none
 
 
 @dataclass(frozen=True, slots=True)
 class FactsNone:
-    """None of the facts holds (`facts.none_of`)."""
+    """None of the facts holds: an item's `facts.none_of`, or (with `kind`) the safety
+    policy's exclusions for one kind of item."""
 
     facts: tuple[CompiledFact, ...]
+    kind: str | None = None
+    _none: str = field(init=False, repr=False, compare=False)  # the reason when none holds
+    _key: str = field(init=False, repr=False, compare=False)  # the kind's memo key
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_key", f"kind:{self.kind}")
+        names = ", ".join(fact.name for fact in self.facts)
+        none = (
+            f"none of the facts [{names}]"
+            if self.kind is None
+            else f"policy: {self.kind} items exclude [{names}]; none holds"
+        )
+        object.__setattr__(self, "_none", none)
 
     def check(self, view: FactView) -> tuple[bool, str]:
+        if self.kind is None:
+            return self._check(view)
+        # a kind's verdict is the same for every item of the kind: once per call
+        found = view.memo.get(self._key)
+        if found is None:
+            found = view.memo[self._key] = self._check(view)
+        return found
+
+    def _check(self, view: FactView) -> tuple[bool, str]:
         for fact in self.facts:
             holds, reason = fact.check(view)
             if holds:
-                return False, f"fact {reason} (in none_of)"
-        return True, f"none of the facts [{_names(self.facts)}]"
-
-
-@dataclass(frozen=True, slots=True)
-class PolicyExclusion:
-    """The safety policy for one kind of item: none of the excluding facts may hold."""
-
-    kind: str
-    facts: tuple[CompiledFact, ...]
-
-    def check(self, view: FactView) -> tuple[bool, str]:
-        for fact in self.facts:
-            holds, reason = fact.check(view)
-            if holds:
+                if self.kind is None:
+                    return False, f"fact {reason} (in none_of)"
                 return False, f"policy: {self.kind} items exclude {reason}"
-        return True, f"policy: {self.kind} items exclude [{_names(self.facts)}]; none holds"
+        return True, self._none
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +139,7 @@ class CompiledPolicy:
         default_factory=lambda: MappingProxyType({})
     )
 
-    def exclusions(self, kinds: tuple[str, ...]) -> list[PolicyExclusion]:
+    def exclusions(self, kinds: tuple[str, ...]) -> list[FactsNone]:
         """The policy criteria of an item of these kinds (unknown kinds add none: `content
         check` reports them)."""
-        return [PolicyExclusion(kind, self.kinds[kind]) for kind in kinds if self.kinds.get(kind)]
+        return [FactsNone(self.kinds[kind], kind) for kind in kinds if self.kinds.get(kind)]

@@ -29,7 +29,7 @@ class HookIndex:
         """Positions of every item that may apply (a superset; predicates decide)."""
         found: set[int] = set()
         by_key = self.by_key
-        for key in view.index_keys():
+        for key in view.keys:
             hit = by_key.get(key)
             if hit:
                 found.update(hit)

@@ -12,10 +12,11 @@ from datetime import date
 from pathlib import Path
 from types import MappingProxyType
 
-from service.cards.compiler import CompiledItem, compile_item, compile_policy, observation_codes
+from service.cards.compiler import CompiledItem, compile_item, observation_codes
 from service.cards.index import HookIndex, build_index
 from service.cards.issues import ContentError, Issue
 from service.cards.model import ContentItem, Policy
+from service.cards.policy import compile_policy
 from service.cards.precedence import ordinals
 from service.cards.terminology import Terminology
 

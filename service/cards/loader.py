@@ -227,10 +227,8 @@ def read_library(
         issue = Issue(str(content_dir), 0, "content library folder not found")
         return LoadedLibrary((), Terminology(), (issue,))
     terminology, issues, files = read_terminology(content_dir)
-    policy, where, found = read_policy(content_dir)
-    issues += found
-    if not found:
-        issues += check_policy(policy, where, terminology)
+    policy, where, policy_issues = read_policy(content_dir)
+    issues += policy_issues
     cache = None if cache_dir is None else _cache_path(content_dir, cache_dir, today)
     collecting = gc.isenabled()
     gc.disable()  # parsing allocates only long-lived objects; see ContentLibrary
@@ -243,6 +241,8 @@ def read_library(
             gc.enable()
     issues += found
     issues += check_terminology(terminology, files)
+    if not policy_issues:  # a policy that parsed (a cached library passed this when written)
+        issues += check_policy(policy, where, terminology)
     issues += check_items(parsed, terminology, today)
     issues += check_item_policy(parsed, policy)
     error_files = {issue.file for issue in issues if issue.severity == "error"}

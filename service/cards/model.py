@@ -118,6 +118,11 @@ class FactCriterion(Frozen):
     all_of: tuple[Name, ...] = ()
     none_of: tuple[Name, ...] = ()
 
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Every fact named, in any part."""
+        return (*self.any_of, *self.all_of, *self.none_of)
+
 
 class ProcedureCriterion(Frozen):
     any_of: ProcSet | None = None

@@ -1,5 +1,5 @@
-"""A library's named facts (`facts.yaml`) and safety policy (`policy.yaml`): parsing and the
-checks of `bedside content check`. Pure: the loader passes the texts in.
+"""A library's named facts (`facts.yaml`) and safety policy (`policy.yaml`): parsing,
+compiling, and the checks of `bedside content check`. Pure: the loader passes the texts in.
 
 A policy that cannot be honoured is an error, never a silent gap: an unknown fact, a cycle,
 an alternative that lists no code a patient could have, an item without a kind, an item of an
@@ -10,13 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 import yaml
 from pydantic import ValidationError
 
 from service.cards.checks import ParsedItem, check_codes, check_references
-from service.cards.compiler import compile_applies, compile_policy
+from service.cards.compiler import compile_applies
+from service.cards.fact_criteria import CompiledFact, CompiledPolicy
 from service.cards.frontmatter import LineMap, load_yaml
 from service.cards.issues import Issue
 from service.cards.model import Applies, Policy
@@ -117,8 +119,43 @@ def check_policy(policy: Policy, where: PolicySource, terminology: Terminology) 
 
 
 def _fact_names(applies: Applies) -> tuple[str, ...]:
-    block = applies.facts
-    return () if block is None else (*block.any_of, *block.all_of, *block.none_of)
+    return () if applies.facts is None else applies.facts.names
+
+
+def compile_policy(policy: Policy, terminology: Terminology) -> CompiledPolicy:
+    """Compile every named fact once (in dependency order; a fact in a cycle, or naming an
+    unknown fact, never holds where it is named: `check_policy` reports both) and each
+    kind's excluding facts."""
+    compiled: dict[str, CompiledFact] = {}
+    visiting: set[str] = set()
+
+    def fact(name: str) -> None:
+        if name in compiled or name in visiting or name not in policy.facts:
+            return
+        visiting.add(name)
+        for alternative in policy.facts[name].any:
+            for needed in _fact_names(alternative):
+                fact(needed)
+        visiting.discard(name)
+        alternatives = [compile_applies(a, terminology, compiled) for a in policy.facts[name].any]
+        usable = [a for a in alternatives if a.trigger is None or a.trigger]  # [] never holds
+        triggers = [a.trigger for a in usable]
+        trigger = (
+            None
+            if any(keys is None for keys in triggers)
+            else tuple(dict.fromkeys(key for keys in triggers for key in keys or ()))
+        )
+        compiled[name] = CompiledFact(name, tuple(tuple(a.criteria) for a in usable), trigger)
+
+    for name in policy.facts:
+        fact(name)
+    kinds = {
+        name: tuple(
+            compiled.get(known) or CompiledFact.unknown(known) for known in kind.excluded_by
+        )
+        for name, kind in policy.kinds.items()
+    }
+    return CompiledPolicy(MappingProxyType(compiled), MappingProxyType(kinds))
 
 
 def _check_fact_names(applies: Applies, policy: Policy, where: tuple[str, int]) -> Iterator[Issue]:

@@ -2,7 +2,7 @@
 text, each with the items it must get and must never get (tests/fixtures/clinical_panel).
 
 `load_panel` reads every case; `bundle_of` builds the FHIR resources the way EHRs code them;
-`draft_orders_of` the draft orders of an order hook.
+`draft_orders_of` the draft orders of an order hook; `matched_ids` what matching finds.
 """
 
 from __future__ import annotations
@@ -14,6 +14,10 @@ from typing import Any
 
 import yaml
 
+from service.cards.facts import facts_from_resources
+from service.cards.library import ContentLibrary
+from service.cards.matching import match
+from service.cards.resources import resources_from_bundle
 from tests.cards.factories import ICD10_URL, LOINC_URL, RXNORM_URL, SNOMED_URL, concept
 
 PANEL_DIR = Path(__file__).parent.parent / "fixtures" / "clinical_panel"
@@ -156,3 +160,15 @@ def draft_orders_of(case: PanelCase) -> list[dict[str, Any]]:
     return [
         _medication(i, o, "draft", "draft") for i, o in enumerate(case.data.get("orders") or ())
     ]
+
+
+def matched_ids(library: ContentLibrary, case: PanelCase) -> set[str]:
+    """The ids of the items matching finds for the case (facts read as the hook reads them)."""
+    facts = facts_from_resources(
+        resources_from_bundle(bundle_of(case)),
+        at=case.at,
+        draft_orders=draft_orders_of(case),
+        terminology=library.terminology,
+        observations=library.observation_codes,
+    )
+    return {found.item.id for found in match(library, facts, hook=case.hook, at=case.at)}

@@ -13,12 +13,19 @@ from pathlib import Path
 import orjson
 import pytest
 
+from service.cards.criteria import FactView
 from service.cards.facts import facts_from_resources
 from service.cards.library import ContentLibrary, load_library
-from service.cards.matching import explain, match
+from service.cards.matching import explain
 from service.cards.resources import resources_from_bundle
 from service.cli import main
-from tests.cards.clinical_panel import PanelCase, bundle_of, draft_orders_of, load_panel
+from tests.cards.clinical_panel import (
+    PanelCase,
+    bundle_of,
+    draft_orders_of,
+    load_panel,
+    matched_ids,
+)
 
 CASES = load_panel()
 MIN_CASES = 60
@@ -28,17 +35,6 @@ MIN_RECALL = 0.95
 @pytest.fixture(scope="module")
 def library() -> ContentLibrary:
     return load_library()
-
-
-def matched_ids(library: ContentLibrary, case: PanelCase) -> set[str]:
-    facts = facts_from_resources(
-        resources_from_bundle(bundle_of(case)),
-        at=case.at,
-        draft_orders=draft_orders_of(case),
-        terminology=library.terminology,
-        observations=library.observation_codes,
-    )
-    return {found.item.id for found in match(library, facts, hook=case.hook, at=case.at)}
 
 
 def _why(library: ContentLibrary, case: PanelCase, item_id: str) -> str:
@@ -125,3 +121,21 @@ def test_bedside_match_gives_the_same_answer(
         shown = {row["id"] for row in json.loads(capsys.readouterr().out)}
         assert shown == matched_ids(library, case), case.id
         assert not shown & case.never, case.id
+
+
+def test_facts_skipped_by_their_index_keys_would_not_hold(library: ContentLibrary) -> None:
+    """A named fact is answered false without evaluation when the patient has none of its
+    index keys: on every panel patient, that answer is the evaluation's."""
+    for case in CASES:
+        facts = facts_from_resources(
+            resources_from_bundle(bundle_of(case)),
+            at=case.at,
+            draft_orders=draft_orders_of(case),
+            terminology=library.terminology,
+        )
+        for fact in library.policy.facts.values():
+            evaluated = fact._evaluate(FactView(facts, library.terminology))[0]
+            assert fact.check(FactView(facts, library.terminology))[0] == evaluated, (
+                case.id,
+                fact.name,
+            )

@@ -154,7 +154,10 @@ def test_a_fact_is_evaluated_once_per_call(tmp_path: Path) -> None:
     items = [item_data(id=f"screen-{n}", kinds=["screening"], applies=SCREENING) for n in range(3)]
     library = _loaded(_library(tmp_path, items))
     fact = library.policy.facts["palliative-care"]
-    view = FactView(facts_from_resources([patient("1950-01-01")], at=AT), library.terminology)
+    palliative = condition("Z51.5", ICD10_URL)  # a code of the fact: it must be evaluated
+    view = FactView(
+        facts_from_resources([patient("1950-01-01"), palliative], at=AT), library.terminology
+    )
     calls = 0
     original = type(fact)._evaluate
 

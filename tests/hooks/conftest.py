@@ -4,6 +4,7 @@ evaluating patients as of 2021-04-01 (the Synthea patients' last encounters)."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import date
 from typing import Any
 
@@ -54,16 +55,21 @@ def hook_settings(settings: Settings) -> Settings:
     return settings.model_copy(update={"evaluation_date": date(2021, 4, 1)})
 
 
-@pytest.fixture
-async def hooks(hook_settings: Settings) -> AsyncIterator[HookClient]:
+@asynccontextmanager
+async def running_hooks(settings: Settings) -> AsyncIterator[HookClient]:
+    """The app with `settings`, its lifespan running and a registered fake EHR."""
     ehr = FakeEhr(issuer="https://ehr.example.org", fhir_base=FHIR_BASE)
-    app = create_app(hook_settings)
+    app = create_app(settings)
     with respx.mock(assert_all_called=False) as router:
         ehr.serve_jwks(router)
         async with app.router.lifespan_context(app):
             await ehr.register(app.state.runtime.sessions)
             transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(
-                transport=transport, base_url=hook_settings.public_url
-            ) as http:
-                yield HookClient(http, ehr, app, hook_settings.public_url)
+            async with httpx.AsyncClient(transport=transport, base_url=settings.public_url) as http:
+                yield HookClient(http, ehr, app, settings.public_url)
+
+
+@pytest.fixture
+async def hooks(hook_settings: Settings) -> AsyncIterator[HookClient]:
+    async with running_hooks(hook_settings) as client:
+        yield client

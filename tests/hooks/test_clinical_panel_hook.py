@@ -9,18 +9,20 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
 import pytest
-import respx
 
-from service.app import create_app
 from service.cards.library import load_library
 from service.settings import Settings
-from tests.cards.clinical_panel import DEFAULT_AT, PanelCase, bundle_of, draft_orders_of, load_panel
-from tests.cards.test_clinical_panel import matched_ids
-from tests.hooks.conftest import FHIR_BASE, HookClient
+from tests.cards.clinical_panel import (
+    DEFAULT_AT,
+    PanelCase,
+    bundle_of,
+    draft_orders_of,
+    load_panel,
+    matched_ids,
+)
+from tests.hooks.conftest import HookClient, running_hooks
 from tests.hooks.hook_requests import hook_request
-from tests.hooks.jwt_factory import FakeEhr
 
 CASES = load_panel()
 MAX_CARDS = 10  # the most Settings allows
@@ -36,27 +38,14 @@ async def panel_hooks(settings: Settings) -> AsyncIterator[HookClient]:
     panel_settings = settings.model_copy(
         update={"evaluation_date": DEFAULT_AT, "max_cards": MAX_CARDS, "repeat_window_days": 0}
     )
-    ehr = FakeEhr(issuer="https://ehr.example.org", fhir_base=FHIR_BASE)
-    app = create_app(panel_settings)
-    with respx.mock(assert_all_called=False) as router:
-        ehr.serve_jwks(router)
-        async with app.router.lifespan_context(app):
-            await ehr.register(app.state.runtime.sessions)
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(
-                transport=transport, base_url=panel_settings.public_url
-            ) as http:
-                yield HookClient(http, ehr, app, panel_settings.public_url)
+    async with running_hooks(panel_settings) as client:
+        yield client
 
 
 def _request(case: PanelCase) -> dict[str, Any]:
-    body = hook_request(
-        bundle_of(case),
-        case.hook,
-        user=f"Practitioner/{uuid.uuid4()}",
-        draft_orders=draft_orders_of(case),
-    )
-    return body
+    # a new clinician each time: no card is held back as recently shown
+    user = f"Practitioner/{uuid.uuid4()}"
+    return hook_request(bundle_of(case), case.hook, user=user, draft_orders=draft_orders_of(case))
 
 
 async def test_the_hook_endpoint_never_shows_a_wrong_card(panel_hooks: HookClient) -> None:
