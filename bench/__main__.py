@@ -42,6 +42,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="how the benchmark's EHR signs its JWTs (the EHR's choice; RS384 is cheaper)",
     )
     parser.add_argument("--work-dir", type=Path, help="keep databases, libraries and logs here")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        help="a checkout of other code (e.g. `git worktree add DIR REV`): the headline runs it "
+        "as `baseline` beside `bedside`, interleaved in the same rounds (an A/B of two builds)",
+    )
     return parser
 
 
@@ -55,6 +61,7 @@ def options_from(args: argparse.Namespace) -> Options:
         options.workers = tuple(int(w) for w in args.workers.split(","))
     options.client = args.client
     options.ehr_algorithm = args.ehr_alg
+    options.baseline = str(args.baseline.resolve()) if args.baseline else None
     return options
 
 

@@ -49,6 +49,7 @@ class Options:
     patient_sizes: tuple[int, ...] = (50, 1000)
     claims: int = 3000  # ~6 s of claims: 1,000 (~2 s) varied by +-20% run to run
     ehr_algorithm: str = "ES384"  # how the bench EHR signs its JWTs (ES384 or RS384)
+    baseline: str | None = None  # a checkout whose Bedside the headline runs beside this one
 
     @classmethod
     def smoke_options(cls) -> Options:

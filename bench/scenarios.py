@@ -65,7 +65,8 @@ def site_for(harness: Harness, workers: int, name: str) -> BedsideSite:
 
 
 def headline(harness: Harness, workers: int) -> dict[str, Any]:
-    """Bedside, the floor and the naive peer on pv-50k, pv-250k and order-sign."""
+    """Bedside, the floor and the naive peer on pv-50k, pv-250k and order-sign (and, with
+    `--baseline`, another checkout's Bedside in the same rounds)."""
     cpus = server_cpus(workers)
     bodies = list(standard_bodies().values())
     if harness.options.smoke:
@@ -82,6 +83,12 @@ def headline(harness: Harness, workers: int) -> dict[str, Any]:
             ),
         }
         signed = {"floor": False, "bedside": True, "naive": False}
+        if harness.options.baseline:
+            other = site_for(harness, workers, f"headline-{workers}w-baseline")
+            source = Path(harness.options.baseline)
+            spec = other.spec(workers, cpus, name="baseline", source=source)
+            servers["baseline"] = _running(stack, spec, harness)
+            signed["baseline"] = True
         results = harness.compare(servers, bodies, signed)
         rss = {name: [round(v, 1) for v in s.rss_mb()] for name, s in servers.items()}
     return {

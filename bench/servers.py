@@ -45,6 +45,7 @@ class ServerSpec:
     env: dict[str, str] = field(default_factory=dict)
     cpus: str | None = None
     workers: int = 1
+    cwd: Path = REPO_ROOT  # the checkout whose code runs (`python -m` imports from here)
 
 
 @dataclass
@@ -125,7 +126,7 @@ def start(spec: ServerSpec, log_dir: Path) -> RunningServer:
     log_path = log_dir / f"{spec.name}-{spec.port}.log"
     handle = log_path.open("wb")
     process = subprocess.Popen(
-        [*argv, *spec.argv], cwd=REPO_ROOT, env=env, stdout=handle, stderr=subprocess.STDOUT
+        [*argv, *spec.argv], cwd=spec.cwd, env=env, stdout=handle, stderr=subprocess.STDOUT
     )
     handle.close()
     return RunningServer(spec, process, log_path, time.perf_counter())
@@ -187,6 +188,7 @@ class BedsideSite:
         content_dir: Path | None = None,
         port: int | None = None,
         name: str = "bedside",
+        source: Path = REPO_ROOT,
     ) -> ServerSpec:
         port = port or free_port()
         env = {
@@ -220,7 +222,7 @@ class BedsideSite:
             "--workers",
             str(workers),
         ]
-        return ServerSpec(name, argv, port, env=env, cpus=cpus, workers=workers)
+        return ServerSpec(name, argv, port, env=env, cpus=cpus, workers=workers, cwd=source)
 
     def audience(self, port: int, service_id: str) -> str:
         return f"http://127.0.0.1:{port}/cds-services/{service_id}"
