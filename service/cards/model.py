@@ -42,6 +42,16 @@ class Source(Frozen):
     url: HttpUrl
     grade: Annotated[str, Field(min_length=1, max_length=80)] | None = None
     license: Literal["public-domain", "CC0-1.0", "CC-BY-4.0", "summarized"] | None = None
+    # The guideline family in the library's source registry (`sources.yaml`) and the edition
+    # cited, as the registry names it: `content check --today` warns when a newer one is out.
+    family: Annotated[str, Field(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$", max_length=80)] | None = (
+        None
+    )
+    edition: Annotated[str, Field(min_length=1, max_length=80)] | None = None
+    # When a reviewer last read the item's statements against this source's own text; `note`
+    # says what could not be read (a paywalled table, a page the reviewer could not reach).
+    verified: date | None = None
+    note: Annotated[str, Field(min_length=1, max_length=1000)] | None = None
 
     @field_validator("url")
     @classmethod
@@ -161,6 +171,15 @@ class Applies(Frozen):
     fhirpath: Annotated[str, Field(min_length=1)] | None = None
 
 
+class Perspective(Frozen):
+    """One authority's position where authorities differ (CDC vs AAP, ACC/AHA vs ESC): shown
+    side by side on the learn page, each with its own source."""
+
+    label: Annotated[str, Field(min_length=1, max_length=60)]
+    position: Annotated[str, Field(min_length=1, max_length=600)]
+    source: Source
+
+
 class Credit(Frozen):
     format: Literal["poc", "enduring"]
 
@@ -180,7 +199,10 @@ class Question(Frozen):
 
 class Case(Frozen):
     vignette: Annotated[str, Field(min_length=1)]
-    questions: Annotated[tuple[Question, ...], Field(min_length=1, max_length=3)]
+    # The time a learner needs, as the planners estimated it: enduring-material credit is in
+    # proportion to it (`credit_types[].per_hour` in the credit rules).
+    minutes: Annotated[int, Field(ge=1, le=120)] | None = None
+    questions: Annotated[tuple[Question, ...], Field(min_length=1, max_length=6)]
     passing_score: Annotated[float, Field(gt=0, le=1)]
     guidelines: tuple[Name, ...] = ()
 
@@ -198,8 +220,13 @@ class ContentItem(Frozen):
     type: Literal["guideline", "case"]
     title: Annotated[str, Field(min_length=1, max_length=90)]
     summary: Annotated[str, Field(min_length=1, max_length=139)]
+    # What the clinician can do after this item (accreditation asks for them): one sentence
+    # each, starting with a verb.
+    objectives: tuple[Annotated[str, Field(min_length=1, max_length=300)], ...] = ()
     indicator: Literal["info", "warning", "critical"] = "info"
     source: Source
+    # Where authorities differ: each one's position and source, side by side.
+    perspectives: tuple[Perspective, ...] = ()
     authors: Annotated[tuple[Author, ...], Field(min_length=1)]
     reviewed: date
     expires: date
