@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Literal
 
@@ -45,7 +46,8 @@ async def diagnose(settings: Settings, http: httpx.AsyncClient | None = None) ->
     findings = check_configuration(settings)
     database, registrations = await check_database(settings)
     findings += database
-    findings.append(check_content(settings))
+    findings += check_content(settings)
+    findings.append(check_accreditation(settings))
     findings += await check_shared_state(settings)
     async with httpx.AsyncClient(follow_redirects=False) as own_http:
         findings += check_client_secrets(registrations, settings)
@@ -127,19 +129,65 @@ async def check_database(settings: Settings) -> tuple[list[Finding], list[EhrReg
     return [Finding("database", "ok", f"{shown} reachable, migrations at head")], registrations
 
 
-def check_content(settings: Settings) -> Finding:
-    """The content library loads and is not empty."""
-    try:
-        from service.cards.library import load_library
+def check_content(settings: Settings, today: date | None = None) -> list[Finding]:
+    """The content library loads, is not empty, and cites current editions (`today`)."""
+    from service.cards.library import BUNDLED_DIR
+    from service.cards.loader import read_library
+    from service.cards.sources import STALE
 
-        library = load_library(settings.content_dir)
-        size = len(library)
+    try:
+        loaded = read_library(settings.content_dir or BUNDLED_DIR, today=today or date.today())
     except Exception as exc:  # a broken library is a finding
-        return Finding("content", "fail", f"content library does not load: {_short(exc)}")
-    if size == 0:
-        return Finding("content", "fail", "content library is empty")
+        return [Finding("content", "fail", f"content library does not load: {_short(exc)}")]
+    if loaded.errors:
+        first = loaded.errors[0]
+        return [
+            Finding(
+                "content",
+                "fail",
+                f"content library does not load: {len(loaded.errors)} errors, the first "
+                f"{first}; run `bedside content check`",
+            )
+        ]
+    if not loaded.items:
+        return [Finding("content", "fail", "content library is empty")]
     source = settings.content_dir or "bundled library"
-    return Finding("content", "ok", f"{size} content items loaded from {source}")
+    findings = [Finding("content", "ok", f"{len(loaded.items)} content items loaded from {source}")]
+    stale = sorted({Path(issue.file).stem for issue in loaded.warnings if issue.tag == STALE})
+    if stale:
+        shown = ", ".join(stale[:5]) + (f" and {len(stale) - 5} more" if len(stale) > 5 else "")
+        findings.append(
+            Finding(
+                "content",
+                "warn",
+                f"{len(stale)} items cite a superseded or unverified edition ({shown}); "
+                "`bedside content check --today` lists them",
+            )
+        )
+    return findings
+
+
+def check_accreditation(settings: Settings) -> Finding:
+    """The credit rules load and hold the provider's own accreditation details: a bundled
+    demo value left in production would print on every certificate."""
+    from service.credit.rules import PLACEHOLDER, RulesError, load_rules
+
+    try:
+        rules = load_rules(settings.credit_rules_file)
+    except RulesError as exc:
+        return Finding("accreditation", "fail", _short(exc))
+    placeholders = rules.placeholders()
+    if not placeholders:
+        return Finding("accreditation", "ok", f"accredited provider: {rules.provider.name}")
+    status: Status = "fail" if settings.environment == "production" else "warn"
+    shown = ", ".join(placeholders[:4]) + (" ..." if len(placeholders) > 4 else "")
+    return Finding(
+        "accreditation",
+        status,
+        f"{len(placeholders)} credit-rules values are {PLACEHOLDER} placeholders ({shown}): "
+        "set the provider's name, address, ACCME id, statements and planners in "
+        "BEDSIDE_CREDIT_RULES_FILE",
+    )
 
 
 async def check_shared_state(settings: Settings) -> list[Finding]:

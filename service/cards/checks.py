@@ -8,13 +8,20 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from service.cards.codes import ICD10, LOINC, RXNORM, SNOMED, code_problem
-from service.cards.issues import Issue
+from service.cards.issues import Issue, Severity
 from service.cards.model import Applies, CodeSet, ContentItem, MedSet, ProcSet
 from service.cards.terminology import Terminology
 
 Loc = tuple[str | int, ...]
 _EXPIRY_WARNING = timedelta(days=60)
 _MAX_WORDS = 350
+# A case teaches through its questions: at least three, each with at least three options (a
+# right answer and two plausible wrong ones).
+_MIN_QUESTIONS = 3
+_MIN_OPTIONS = 3
+# TRANSITION: warnings while the bundled library is migrated to objectives and the case shape
+# of issue 16; errors once it is.
+_TEACHING: Severity = "warning"
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,6 +177,54 @@ def _check_questions(parsed: ParsedItem) -> Iterator[Issue]:
             )
 
 
+def _check_objectives(parsed: ParsedItem) -> Iterator[Issue]:
+    if not parsed.item.objectives:
+        yield Issue(
+            parsed.file,
+            parsed.line_of(("title",)),
+            "objectives: at least one learning objective is required (what the clinician can "
+            "do after this item)",
+            _TEACHING,
+        )
+
+
+def _check_case_shape(parsed: ParsedItem) -> Iterator[Issue]:
+    case = parsed.item.case
+    if case is None:
+        return
+    total = len(case.questions)
+    if total < _MIN_QUESTIONS:
+        yield Issue(
+            parsed.file,
+            parsed.line_of(("case", "questions")),
+            f"a case needs at least {_MIN_QUESTIONS} questions (has {total})",
+            _TEACHING,
+        )
+    for q_pos, question in enumerate(case.questions):
+        if len(question.options) < _MIN_OPTIONS:
+            yield Issue(
+                parsed.file,
+                parsed.line_of(("case", "questions", q_pos, "options")),
+                f"case question {question.id!r} needs at least {_MIN_OPTIONS} options",
+                _TEACHING,
+            )
+    if total > 1 and case.passing_score > (total - 1) / total + 1e-9:
+        yield Issue(
+            parsed.file,
+            parsed.line_of(("case", "passing_score")),
+            f"passing_score {case.passing_score} needs all {total} answers right: set it at "
+            f"most {(total - 1) / total:.2f} so that one miss can still pass",
+            _TEACHING,
+        )
+    if case.minutes is None:
+        yield Issue(
+            parsed.file,
+            parsed.line_of(("case",)),
+            "case.minutes is required: the time a learner needs (credit follows it)",
+            _TEACHING,
+        )
+
+
 def _check_case(parsed: ParsedItem, ids: frozenset[str]) -> Iterator[Issue]:
     item = parsed.item
     if item.type == "case" and item.case is None:
@@ -186,6 +241,7 @@ def _check_case(parsed: ParsedItem, ids: frozenset[str]) -> Iterator[Issue]:
             "warning",
         )
     yield from _check_questions(parsed)
+    yield from _check_case_shape(parsed)
     question_ids = [question.id for question in item.case.questions]
     if len(set(question_ids)) != len(question_ids):
         yield Issue(parsed.file, parsed.line_of(("case", "questions")), "repeated question id")
@@ -224,6 +280,7 @@ def check_items(
         )
         issues.extend(_check_dates(entry, today))
         issues.extend(_check_people_and_body(entry))
+        issues.extend(_check_objectives(entry))
         issues.extend(_check_case(entry, ids))
     return issues
 

@@ -32,7 +32,31 @@ def _check(args: argparse.Namespace) -> int:
         print(issue)
     errors, warnings = len(loaded.errors), len(loaded.warnings)
     print(f"{len(loaded.items)} valid items: {errors} errors, {warnings} warnings")
+    if args.strict and warnings:
+        print("--strict: warnings fail the check")
+        return 1
     return 1 if errors else 0
+
+
+def _sources(args: argparse.Namespace) -> int:
+    from service.cards.library import BUNDLED_DIR
+    from service.cards.loader import read_library
+    from service.cards.sources import cited_families
+
+    loaded = read_library(args.dir or BUNDLED_DIR, today=args.today or date.today())
+    if loaded.registry is None:
+        print("this library has no source registry (sources.yaml)", file=sys.stderr)
+        return 1
+    citing = cited_families(loaded.items)
+    stale = {issue.file for issue in loaded.warnings if issue.tag == "stale"}
+    for key, family in sorted(loaded.registry.registry.families.items()):
+        items = citing.get(key, ())
+        print(
+            f"{key}: {family.title}, edition {family.edition} ({family.published}, "
+            f"{family.cadence}; checked {family.checked}): {len(items)} items"
+        )
+    print(f"{len(loaded.registry.registry.families)} families; {len(stale)} items need review")
+    return 0
 
 
 def _stats(args: argparse.Namespace) -> int:
@@ -166,8 +190,15 @@ def register(commands: Any) -> None:
     actions = content.add_subparsers(dest="content_command", required=True)
     check = actions.add_parser("check", help="validate a library (file:line errors)")
     check.add_argument("dir", nargs="?", type=Path, help="library folder (default: bundled)")
-    check.add_argument("--today", type=date.fromisoformat, help="date for expiry warnings")
+    check.add_argument(
+        "--today", type=date.fromisoformat, help="date for expiry and stale-edition warnings"
+    )
+    check.add_argument("--strict", action="store_true", help="fail on warnings too")
     check.set_defaults(handler=_check)
+    sources = actions.add_parser("sources", help="the source registry: families and editions")
+    sources.add_argument("dir", nargs="?", type=Path, help="library folder (default: bundled)")
+    sources.add_argument("--today", type=date.fromisoformat)
+    sources.set_defaults(handler=_sources)
     stats = actions.add_parser("stats", help="counts of items, hooks, triggers, terminology")
     stats.add_argument("dir", nargs="?", type=Path)
     stats.set_defaults(handler=_stats)

@@ -6,6 +6,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
+Severity = Literal["error", "warning"]
+
 
 @dataclass(frozen=True, slots=True, order=True)
 class Issue:
@@ -14,7 +16,10 @@ class Issue:
     file: str
     line: int
     message: str
-    severity: Literal["error", "warning"] = "error"
+    severity: Severity = "error"
+    # what kind of problem, where a caller tells kinds apart (`stale`: a superseded or
+    # unverified edition, which `bedside doctor` reports)
+    tag: str = ""
 
     def __str__(self) -> str:
         suffix = " (warning)" if self.severity == "warning" else ""

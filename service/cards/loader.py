@@ -1,8 +1,9 @@
 """Reading a content library from disk: the only module of the core that touches files.
 
 Layout (docs/content-format.md): `items/**/*.md`, `valuesets/*.yaml`, `facts.yaml`,
-`policy.yaml`, `terminology/rxnorm_ingredients.tsv`, `terminology/drug_classes.yaml`. A
-library without a `terminology/` folder uses the bundled terminology.
+`policy.yaml`, `sources.yaml`, `terminology/rxnorm_ingredients.tsv`,
+`terminology/drug_classes.yaml`. A library without a `terminology/` folder uses the bundled
+terminology.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import yaml
 from service.cards import checks, frontmatter
 from service.cards import model as content_model
 from service.cards import policy as policy_module
+from service.cards import sources as sources_module
 from service.cards import terminology as terminology_module
 from service.cards.checks import ParsedItem, check_items, check_terminology
 from service.cards.frontmatter import load_yaml, parse_item
@@ -36,6 +38,7 @@ from service.cards.policy import (
     check_policy,
     parse_policy,
 )
+from service.cards.sources import SOURCES_FILE, RegistrySource, check_currency, parse_registry
 from service.cards.terminology import (
     Terminology,
     ValueSet,
@@ -55,6 +58,7 @@ class LoadedLibrary:
     terminology: Terminology
     issues: tuple[Issue, ...] = field(default=())
     policy: Policy = field(default_factory=Policy)
+    registry: RegistrySource | None = None
 
     @property
     def errors(self) -> tuple[Issue, ...]:
@@ -128,6 +132,18 @@ def read_policy(content_dir: Path) -> tuple[Policy, PolicySource, list[Issue]]:
     return policy, where, issues + found
 
 
+def read_registry(content_dir: Path) -> tuple[RegistrySource | None, list[Issue]]:
+    """The library's source registry (`sources.yaml`), or None when it has none."""
+    path = content_dir / SOURCES_FILE
+    if not path.is_file():
+        return None, []
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, [Issue(str(path), 1, f"cannot read: {exc}")]
+    return parse_registry(text, str(path))
+
+
 def read_items(content_dir: Path) -> tuple[list[ParsedItem], list[Issue]]:
     """Parse every `items/**/*.md` file (sorted by path, so the order is stable)."""
     parsed: list[ParsedItem] = []
@@ -159,7 +175,15 @@ def _cache_path(content_dir: Path, cache_dir: Path, today: date | None) -> Path:
     and checks them and of `today` (expiry checks), so that any edit or upgrade makes a new
     name and a stale cache is never read."""
     digest = hashlib.sha256(f"{pydantic.VERSION}\0{today}\n".encode())
-    for module in (content_model, frontmatter, checks, policy_module, terminology_module):
+    modules = (
+        content_model,
+        frontmatter,
+        checks,
+        policy_module,
+        sources_module,
+        terminology_module,
+    )
+    for module in modules:
         digest.update(Path(module.__file__ or "").read_bytes())
     sources = [content_dir]
     if not (content_dir / "terminology").is_dir():
@@ -228,13 +252,14 @@ def read_library(
         return LoadedLibrary((), Terminology(), (issue,))
     terminology, issues, files = read_terminology(content_dir)
     policy, where, policy_issues = read_policy(content_dir)
-    issues += policy_issues
+    registry, registry_issues = read_registry(content_dir)
+    issues += policy_issues + registry_issues
     cache = None if cache_dir is None else _cache_path(content_dir, cache_dir, today)
     collecting = gc.isenabled()
     gc.disable()  # parsing allocates only long-lived objects; see ContentLibrary
     try:
         if cache is not None and not issues and (cached := _read_cached(cache)) is not None:
-            return LoadedLibrary(cached, terminology, policy=policy)
+            return LoadedLibrary(cached, terminology, policy=policy, registry=registry)
         parsed, found = read_items(content_dir)
     finally:
         if collecting:
@@ -245,8 +270,10 @@ def read_library(
         issues += check_policy(policy, where, terminology)
     issues += check_items(parsed, terminology, today)
     issues += check_item_policy(parsed, policy)
+    if registry is not None:
+        issues += check_currency(parsed, registry, today)
     error_files = {issue.file for issue in issues if issue.severity == "error"}
     items = tuple(entry.item for entry in parsed if entry.file not in error_files)
     if cache is not None and not issues:
         _write_cache(cache, items)
-    return LoadedLibrary(items, terminology, tuple(sorted(issues)), policy)
+    return LoadedLibrary(items, terminology, tuple(sorted(issues)), policy, registry)

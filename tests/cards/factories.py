@@ -49,6 +49,7 @@ def item_data(**overrides: Any) -> dict[str, Any]:
         "type": "guideline",
         "title": "A test guideline",
         "summary": "A short test summary.",
+        "objectives": ["Apply the test recommendation to the right patients."],
         "indicator": "info",
         "source": {
             "organization": "USPSTF",
@@ -73,15 +74,25 @@ def item_data(**overrides: Any) -> dict[str, Any]:
     return data
 
 
-def case_block(correct: tuple[bool, ...] = (True, False)) -> dict[str, Any]:
-    """A case with one question whose options are correct as given."""
-    options = [
-        {"id": chr(ord("a") + i), "text": f"Option {i}", "correct": ok, "explanation": "Why."}
-        for i, ok in enumerate(correct)
+def case_block(correct: tuple[bool, ...] = (True, False, False)) -> dict[str, Any]:
+    """A valid 10-minute case of three questions; the options of the first are correct as
+    given, the others have their first option right."""
+
+    def options(flags: tuple[bool, ...]) -> list[dict[str, Any]]:
+        return [
+            {"id": chr(ord("a") + i), "text": f"Option {i}", "correct": ok, "explanation": "Why."}
+            for i, ok in enumerate(flags)
+        ]
+
+    questions = [{"id": "q1", "stem": "What next?", "options": options(correct)}]
+    questions += [
+        {"id": f"q{n}", "stem": f"Question {n}?", "options": options((True, False, False))}
+        for n in (2, 3)
     ]
     return {
+        "minutes": 10,
         "vignette": "A 60-year-old synthetic patient.",
-        "questions": [{"id": "q1", "stem": "What next?", "options": options}],
+        "questions": questions,
         "passing_score": 0.66,
     }
 

@@ -144,7 +144,7 @@ def test_expires_before_reviewed(tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert "expires (2026-05-01) must be after reviewed (2026-06-01)" in out
 
 
-@pytest.mark.parametrize("correct", [(False, False), (True, True)])
+@pytest.mark.parametrize("correct", [(False, False, False), (True, True, False)])
 def test_case_needs_exactly_one_correct(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], correct: tuple[bool, ...]
 ) -> None:
@@ -206,3 +206,55 @@ def test_custom_dir_without_terminology_uses_bundled(tmp_path: Path) -> None:
     library = load_library(tmp_path)
     assert len(library) == 1
     assert "diazepam" in library.terminology.classes["benzodiazepine"]
+
+
+def test_objectives_are_required(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = item_data()
+    del data["objectives"]
+    code, out = run_check(tmp_path, capsys, data)
+    assert code == 1
+    assert "at least one learning objective is required" in out
+
+
+def _case(**changes: Any) -> dict[str, Any]:
+    block = case_block()
+    block.update(changes)
+    return item_data(type="case", case=block, credit={"format": "enduring"})
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        # a case teaches through at least three questions...
+        (_case(questions=case_block()["questions"][:2]), "at least 3 questions (has 2)"),
+        # ...each with a right answer and at least two plausible wrong ones
+        (
+            _case(
+                questions=[
+                    case_block((True, False))["questions"][0],
+                    *case_block()["questions"][1:],
+                ]
+            ),
+            "case question 'q1' needs at least 3 options",
+        ),
+        # a pass mark that needs every answer right is 100% in disguise
+        (_case(passing_score=0.7), "needs all 3 answers right: set it at most 0.67"),
+        (_case(passing_score=1.0), "needs all 3 answers right"),
+        # credit follows the time a case takes
+        (
+            {**_case(), "case": {k: v for k, v in case_block().items() if k != "minutes"}},
+            "case.minutes is required",
+        ),
+    ],
+)
+def test_case_shape(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], data: dict[str, Any], message: str
+) -> None:
+    code, out = run_check(tmp_path, capsys, data)
+    assert code == 1
+    assert message in out
+
+
+def test_a_well_shaped_case_passes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = run_check(tmp_path, capsys, _case(passing_score=0.66))
+    assert code == 0, out
