@@ -77,6 +77,7 @@ def cycle_item(item: ContentItem) -> CycleItem:
         question=item.question,
         source_citation=citation(item),
         passing_score=item.case.passing_score if item.case else None,
+        case_minutes=item.case.minutes if item.case else None,
     )
 
 

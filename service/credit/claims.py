@@ -168,7 +168,9 @@ def _claim_entry(
         entry=entry_view(entry, rules),
         idempotency_key=key,
         certificate="participation" if credit_type.is_participation else "credit",
-        credit_statement=credit_type.statement,
+        credit_statement=credit_type.designation_for(
+            rules.activities.format_of(activity.id), decision.amount
+        ),
         notes=list(decision.notes),
     )
     entry.response = result.model_dump(mode="json")

@@ -51,6 +51,7 @@ def cycle_facts(row: LearningCycle) -> CycleFacts:
         case_score=row.case_score,
         case_passed=row.case_passed,
         passing_score=row.passing_score,
+        case_minutes=row.case_minutes,
         claimed=row.status == "claimed",
     )
 

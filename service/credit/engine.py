@@ -42,6 +42,7 @@ class CycleFacts:
     case_score: float | None = None
     case_passed: bool | None = None
     passing_score: float | None = None
+    case_minutes: int | None = None
     claimed: bool = False
 
 
@@ -238,7 +239,7 @@ def evaluate_claim(
     refusals.extend(eligibility)
     if refusals or credit_type is None or profession is None:
         return ClaimDecision(False, refusals=tuple(refusals))
-    amount = credit_type.amounts[cycle.credit_format]  # type: ignore[index]
+    amount = credit_type.amount_for(cycle.credit_format, cycle.case_minutes)  # type: ignore[arg-type]
     earned_at = cycle.completed_at or now
     if (refusal := _cap_refusal(credit_type, amount, earned_at, ledger, rules)) is not None:
         return ClaimDecision(False, refusals=(refusal,))

@@ -68,6 +68,7 @@ class LearningCycle(Base):
     question: Mapped[str | None] = mapped_column(Text, default=None)
     source_citation: Mapped[str] = mapped_column(Text)
     passing_score: Mapped[float | None] = mapped_column(Float, default=None)
+    case_minutes: Mapped[int | None] = mapped_column(Integer, default=None)
     application: Mapped[str | None] = mapped_column(String(40), default=None)
     application_text: Mapped[str | None] = mapped_column(Text, default=None)
     case_answers: Mapped[dict[str, str] | None] = mapped_column(JSON, default=None)

@@ -2,8 +2,9 @@
 
 Contract (used by service/app.py and the SMART app):
 
-- `CreditRules`: the validated rules (provider, activities, credit types and amounts, caps,
-  claim window, statements, boards with once-only reporting).
+- `CreditRules`: the validated rules (provider, activities, credit types with amounts and
+  designation statements per format, caps, claim window, statements, planners and their
+  disclosures, boards with once-only reporting); `placeholders()` lists demo values left.
 - `load_rules(path: Path | None = None) -> CreditRules`: `None` loads the bundled
   `default_rules.yaml`; a bad file raises `RulesError` naming the problem.
 
@@ -12,6 +13,8 @@ The format is documented in docs/credit.md and by the comments in default_rules.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Literal
@@ -50,12 +53,25 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# Bundled demo values carry this word: `bedside doctor` fails in production while any remains.
+PLACEHOLDER = "DEMO"
+
+
 class Provider(_Strict):
     """The accredited provider printed on certificates and reports."""
 
     name: str = Field(min_length=1)
     address: str = Field(min_length=1)
     accme_id: str = Field(min_length=1)
+
+
+class Person(_Strict):
+    """Someone in control of content (a planner, reviewer or author), with the disclosure
+    of relevant financial relationships that learners see before they start."""
+
+    name: str = Field(min_length=1)
+    role: str = Field(min_length=1, max_length=80)
+    disclosure: str = Field(min_length=1)
 
 
 class Activity(_Strict):
@@ -83,16 +99,27 @@ class Activities(_Strict):
         """The enduring-material activity a case item belongs to."""
         return self.enduring.get(item_id, self.enduring_default)
 
+    def format_of(self, activity_id: str) -> CreditFormat:
+        """`enduring` for a case activity, `poc` for the annual point-of-care ones."""
+        enduring = {self.enduring_default.id, *(a.id for a in self.enduring.values())}
+        return "enduring" if activity_id in enduring else "poc"
+
 
 class CreditType(_Strict):
-    """A kind of credit, who may earn it, and how much each completed cycle earns."""
+    """A kind of credit, who may earn it, and how much each completed cycle earns: a fixed
+    amount per format, or (`per_hour`) in proportion to the minutes a case takes, in steps
+    of `increment` (AMA: 1 credit per hour, in quarter credits, rounded to the nearest)."""
 
     id: str = Field(min_length=1, pattern=r"^[a-z0-9][a-z0-9-]*$")
     label: str = Field(min_length=1)
     unit: str = "credits"
     professions: list[str] = Field(min_length=1)
     amounts: dict[CreditFormat, float]
-    statement: str = Field(min_length=1)
+    per_hour: dict[CreditFormat, float] = Field(default_factory=dict)
+    increment: float = Field(default=0.25, gt=0, le=1)
+    # the designation (or approval) statement of each format: point-of-care learning and
+    # enduring material are designated differently
+    designation: dict[CreditFormat, str]
     board_reportable: bool = False
 
     @model_validator(mode="after")
@@ -100,9 +127,27 @@ class CreditType(_Strict):
         unknown = [p for p in self.professions if p != "*" and p not in PROFESSIONS]
         if unknown:
             raise ValueError(f"unknown professions {unknown}; use {list(PROFESSIONS)} or '*'")
-        if any(amount <= 0 for amount in self.amounts.values()):
+        if any(amount <= 0 for amount in (*self.amounts.values(), *self.per_hour.values())):
             raise ValueError("credit amounts must be positive")
+        undesignated = sorted(set(self.amounts) - set(self.designation))
+        if undesignated:
+            raise ValueError(f"no designation statement for {undesignated}")
+        if set(self.per_hour) - set(self.amounts):
+            raise ValueError("per_hour formats need a fixed amount too (cases without minutes)")
         return self
+
+    def designation_for(self, credit_format: CreditFormat, amount: float) -> str:
+        """The designation statement of a format, `{credits}` filled with `amount`."""
+        return self.designation[credit_format].replace("{credits}", f"{amount:g}")
+
+    def amount_for(self, credit_format: CreditFormat, minutes: int | None) -> float:
+        """What one completed activity of this format earns; `minutes` is the case's
+        estimated length (None: the fixed amount)."""
+        rate = self.per_hour.get(credit_format)
+        if rate is None or minutes is None:
+            return self.amounts[credit_format]
+        steps = max(1, round(rate * minutes / 60 / self.increment))
+        return round(steps * self.increment, 2)
 
     def accepts(self, profession: str) -> bool:
         """Whether a learner of this profession may earn this credit type."""
@@ -132,9 +177,9 @@ class Cap(_Strict):
 class Statements(_Strict):
     """Texts printed on certificates and shown to learners."""
 
-    accreditation: str
-    disclosure: str
-    patient_data_reminder: str
+    accreditation: str = Field(min_length=1)
+    disclosure: str = Field(min_length=1)
+    patient_data_reminder: str = Field(min_length=1)
 
 
 class Board(_Strict):
@@ -155,6 +200,8 @@ class CreditRules(_Strict):
     claim_window_days: int = Field(default=730, ge=1)
     default_passing_score: float = Field(default=0.7, ge=0, le=1)
     statements: Statements
+    # who plans and reviews the activities, with their disclosures (shown to learners)
+    planners: list[Person] = Field(min_length=1)
     boards: list[Board] = Field(default_factory=list)
 
     @model_validator(mode="after")
@@ -174,12 +221,28 @@ class CreditRules(_Strict):
                 return credit_type
         raise KeyError(type_id)
 
+    def placeholders(self) -> list[str]:
+        """The fields still holding a bundled demo value (`PLACEHOLDER`): a real provider
+        replaces every one before going to production (`bedside doctor` fails until then)."""
+        return sorted(_placeholder_fields(self.model_dump(), ""))
+
     def board(self, board_id: str) -> Board | None:
         """The configured board with this id (case-insensitive), if any."""
         for board in self.boards:
             if board.id.upper() == board_id.upper():
                 return board
         return None
+
+
+def _placeholder_fields(value: object, at: str) -> Iterator[str]:
+    if isinstance(value, str) and re.search(rf"\b{PLACEHOLDER}\b", value):
+        yield at
+    elif isinstance(value, dict):
+        for key, inner in value.items():
+            yield from _placeholder_fields(inner, f"{at}.{key}" if at else str(key))
+    elif isinstance(value, list):
+        for position, inner in enumerate(value):
+            yield from _placeholder_fields(inner, f"{at}[{position}]")
 
 
 def load_rules(path: Path | None = None) -> CreditRules:

@@ -31,6 +31,8 @@ class CycleItem(BaseModel):
     question: str | None = Field(default=None, max_length=2000)
     source_citation: str = Field(min_length=1, max_length=2000)
     passing_score: float | None = Field(default=None, ge=0, le=1)
+    # a case's estimated length: enduring credit follows it (`CreditType.per_hour`)
+    case_minutes: int | None = Field(default=None, ge=1, le=600)
 
 
 class CyclePatch(BaseModel):
@@ -59,6 +61,7 @@ class CycleView(BaseModel):
     question: str | None
     source_citation: str
     passing_score: float | None
+    case_minutes: int | None = None
     application: str | None
     application_text: str | None
     case_answers: dict[str, str] | None

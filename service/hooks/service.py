@@ -274,6 +274,8 @@ def _render(
 def credit_label(rules: CreditRules, item: ContentItem) -> str:
     """What the card promises, from the configured rules: the first credit type is the
     headline one (AMA PRA Category 1 in the bundled rules)."""
-    amounts = rules.credit_types[0].amounts.items()
-    amount = next((value for fmt, value in amounts if fmt == item.credit_format), None)
-    return f"earn {amount:g} CME" if amount else "earn CME credit"
+    headline, credit_format = rules.credit_types[0], item.credit.format
+    if credit_format not in headline.amounts:
+        return "earn CME credit"
+    minutes = item.case.minutes if item.case is not None else None
+    return f"earn {headline.amount_for(credit_format, minutes):g} CME"

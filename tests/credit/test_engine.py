@@ -254,6 +254,7 @@ def test_already_claimed(rules: CreditRules) -> None:
 def test_format_missing_from_a_type_falls_through(rules: CreditRules) -> None:
     data = rules.model_dump(mode="json")
     data["credit_types"][0]["amounts"] = {"poc": 0.5}  # AMA only for point of care
+    data["credit_types"][0]["per_hour"] = {}
     custom = CreditRules.model_validate(data)
     assert choose_credit_type("physician-md", "enduring", custom) == custom.credit_type(
         "participation"
@@ -264,7 +265,25 @@ def test_format_missing_from_a_type_falls_through(rules: CreditRules) -> None:
 def test_amounts_come_from_configuration() -> None:
     data = load_rules().model_dump(mode="json")
     data["credit_types"][0]["amounts"] = {"poc": 0.25, "enduring": 1.0}
+    data["credit_types"][0]["per_hour"] = {}
     custom = CreditRules.model_validate(data)
     assert evaluate_claim(make_facts(), "physician-md", [], custom, NOW).amount == 0.25
-    case = make_facts(credit_format="enduring", case_passed=True)
+    case = make_facts(credit_format="enduring", case_passed=True, case_minutes=45)
     assert evaluate_claim(case, "physician-md", [], custom, NOW).amount == 1.0
+
+
+@pytest.mark.parametrize(
+    ("minutes", "credits"),
+    # AMA: enduring material earns 1 credit per hour of its estimated time, designated in
+    # quarter credits rounded to the nearest quarter hour (at least one quarter)
+    [(5, 0.25), (10, 0.25), (20, 0.25), (25, 0.5), (30, 0.5), (45, 0.75), (60, 1.0), (None, 0.25)],
+)
+def test_case_credit_follows_its_minutes(
+    rules: CreditRules, minutes: int | None, credits: float
+) -> None:
+    case = make_facts(credit_format="enduring", case_passed=True, case_minutes=minutes)
+    decision = evaluate_claim(case, "physician-md", [], rules, NOW)
+    assert decision.allowed
+    assert decision.amount == credits
+    # point-of-care cycles keep their fixed amount whatever a case would take
+    assert evaluate_claim(make_facts(), "physician-md", [], rules, NOW).amount == 0.5

@@ -25,7 +25,12 @@ def _defaults() -> dict[str, object]:
 def test_bundled_defaults_follow_the_standards() -> None:
     rules = load_rules()
     ama = rules.credit_type("ama-pra-1")
-    assert ama.amounts == {"poc": 0.5, "enduring": 0.5}
+    assert ama.amounts == {"poc": 0.5, "enduring": 0.25}
+    assert ama.per_hour == {"enduring": 1.0}
+    assert "Internet point-of-care activity" in ama.designation_for("poc", 0.5)
+    assert "enduring material for a maximum of 0.75 AMA PRA" in ama.designation_for(
+        "enduring", 0.75
+    )
     assert ama.professions == ["physician-md", "physician-do"]
     assert "AMA PRA Category 1 Credit™" in ama.label
     assert rules.claim_window_days == 730
@@ -56,6 +61,9 @@ def test_explicit_file_is_loaded(tmp_path: Path) -> None:
         (lambda d: d["caps"].append({"credit_type": "nope", "max": 1}), "unknown credit types"),
         (lambda d: d.update(surprise=True), "surprise"),
         (lambda d: d["credit_types"].append(dict(d["credit_types"][0])), "unique"),
+        (lambda d: d["credit_types"][0]["designation"].pop("enduring"), "no designation"),
+        (lambda d: d["credit_types"][0].update(amounts={"poc": 1}), "per_hour formats"),
+        (lambda d: d.update(planners=[]), "planners"),
     ],
 )
 def test_invalid_files_are_refused_with_the_reason(
@@ -65,6 +73,24 @@ def test_invalid_files_are_refused_with_the_reason(
     change(data)  # type: ignore[operator]
     with pytest.raises(RulesError, match=message):
         load_rules(_write(tmp_path, data))
+
+
+def test_bundled_values_are_marked_as_demo_values(tmp_path: Path) -> None:
+    placeholders = load_rules().placeholders()
+    for field in ("provider.name", "provider.address", "provider.accme_id", "planners[0].name"):
+        assert field in placeholders
+    data = _defaults()
+    data["provider"] = {
+        "name": "Lakeside Medical Education Institute",
+        "address": "200 Lake Street, Madison, WI 53703, USA",
+        "accme_id": "4001234",
+    }
+    own = load_rules(_write(tmp_path, data)).placeholders()
+    assert not any(field.startswith("provider.") for field in own)
+    assert "statements.accreditation" in own  # still the demo text
+    # the marker is a word: "DEMOGRAPHIC" is not a placeholder
+    data["statements"]["accreditation"] = "Uses DEMOGRAPHIC data only in aggregate."
+    assert "statements.accreditation" not in load_rules(_write(tmp_path, data)).placeholders()
 
 
 def test_unreadable_and_non_mapping_files(tmp_path: Path) -> None:

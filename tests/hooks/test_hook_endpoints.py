@@ -512,10 +512,14 @@ async def test_the_card_promises_the_configured_credit(hooks: HookClient) -> Non
     hooks.runtime.credit_rules = rules.model_copy(
         update={
             "credit_types": [
-                headline.model_copy(update={"amounts": {"poc": 0.25, "enduring": 0.25}}),
+                headline.model_copy(
+                    update={"amounts": {"poc": 0.25, "enduring": 0.25}, "per_hour": {}}
+                ),
                 *rules.credit_types[1:],
             ]
         }
     )
     cards = (await hooks.call(PV, hook_request(synthea_bundle("Angelic_Mueller")))).json()["cards"]
-    assert all(c["links"][0]["label"] == "Learn in 2 min - earn 0.25 CME" for c in cards)
+    # a case's own length shows in its label; the configured amount shows on every card
+    assert all(c["links"][0]["label"].endswith(" min - earn 0.25 CME") for c in cards)
+    assert any(c["links"][0]["label"] == "Learn in 2 min - earn 0.25 CME" for c in cards)

@@ -71,7 +71,11 @@ def lines_for(entries: list[LedgerEntryView], rules: CreditRules) -> list[Certif
                 amount=round(amount, 2),
                 activity_title=titles[activity_id],
                 activity_id=activity_id,
-                statement=credit_type.statement if credit_type else "",
+                statement=(
+                    credit_type.designation_for(rules.activities.format_of(activity_id), amount)
+                    if credit_type
+                    else ""
+                ),
             )
         )
     return lines
