@@ -59,9 +59,13 @@ async def learn(runtime: Runtime, db: AsyncSession, learner: str, cycle_id: str)
     score = None
     if item is not None and item.case is not None and cycle.case_answers is not None:
         score = learning.score_answers(runtime, cycle.item_id, cycle.case_answers)
+    rules = runtime.credit_rules
     return {
         "cycle": cycle,
         "item": item,
+        # accreditation: who controls the content and their disclosures, before learning
+        "planners": rules.planners,
+        "accreditation": rules.statements.accreditation,
         "answers": cycle.case_answers or {},
         "score": score,
         "feedback": {f.question_id: f for f in score.feedback} if score else {},

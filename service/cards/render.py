@@ -28,14 +28,28 @@ def citation(item: ContentItem) -> str:
     return line + "."
 
 
+def perspectives(item: ContentItem) -> str:
+    """Where authorities differ, each one's position in a line, with its source and year:
+    the card says so rather than picking one (the learn page shows them side by side)."""
+    if not item.perspectives:
+        return ""
+    lines = [
+        f"- **{view.label}**: {' '.join(view.position.split())} "
+        f"({view.source.organization}, {view.source.year})"
+        for view in item.perspectives
+    ]
+    return "**Authorities differ:**\n" + "\n".join(lines)
+
+
 def detail(item: ContentItem) -> str:
     """The card's Markdown detail: the snippet (or a case's vignette, so the teaching points
-    stay behind the questions) followed by the citation."""
+    stay behind the questions), the authorities' differing positions, then the citation."""
     if item.case is not None:
         body = item.case.vignette.strip()
     else:
         body = item.detail_markdown.strip()
-    return f"{body}\n\n{citation(item)}" if body else citation(item)
+    parts = (body, perspectives(item), citation(item))
+    return "\n\n".join(part for part in parts if part)
 
 
 def _prune(value: Any) -> Any:
@@ -52,7 +66,9 @@ def render_card(
 ) -> dict[str, Any]:
     """A CDS Hooks card for `item` with a `smart` link to `launch_url` carrying the signed
     `app_context` (made by the orchestrator; it holds no PHI)."""
-    label = f"Learn in 2 min - {credit_label}" if credit_label else "Learn in 2 min"
+    minutes = item.case.minutes if item.case is not None and item.case.minutes else 2
+    learn = f"Learn in {minutes} min"
+    label = f"{learn} - {credit_label}" if credit_label else learn
     card = {
         "uuid": card_uuid,
         "summary": _summary(item.summary),

@@ -78,3 +78,31 @@ def test_summary_stays_under_140() -> None:
         item, card_uuid="u", launch_url="https://b", app_context="c", credit_label="0.5"
     )
     assert len(rendered["summary"]) < 140
+
+
+def test_divergent_authorities_are_both_on_the_card() -> None:
+    def view(label: str, organization: str, position: str) -> dict[str, Any]:
+        source = {"organization": organization, "title": "Schedule", "year": 2026}
+        return {
+            "label": label,
+            "position": position,
+            "source": {**source, "url": "https://example.org/s"},
+        }
+
+    rendered = card(
+        perspectives=[
+            view("CDC (2026)", "CDC", "Hepatitis B at birth by shared decision."),
+            view("AAP (2026)", "AAP", "Hepatitis B for every newborn within 24 hours."),
+        ]
+    )
+    detail = rendered["detail"]
+    assert "**Authorities differ:**" in detail
+    cdc, aap = detail.index("**CDC (2026)**"), detail.index("**AAP (2026)**")
+    assert cdc < aap < detail.index("Source: USPSTF")
+    assert "within 24 hours. (AAP, 2026)" in detail
+    assert "Authorities differ" not in card()["detail"]
+
+
+def test_a_case_link_says_how_long_it_takes() -> None:
+    rendered = card(type="case", case=case_block(), credit={"format": "enduring"})
+    assert rendered["links"][0]["label"] == "Learn in 10 min - earn 0.5 CME"

@@ -11,12 +11,12 @@ import pytest
 from service.cards.library import ContentLibrary
 from service.settings import Settings
 from tests.e2e.world import World, make_world
-from tests.smart_app.content import make_case, make_guideline
+from tests.smart_app.content import make_case, make_divergent, make_guideline
 
 
 @pytest.fixture(autouse=True)
 def _test_library(monkeypatch: pytest.MonkeyPatch) -> None:
-    library = ContentLibrary([make_guideline(), make_case()])
+    library = ContentLibrary([make_guideline(), make_case(), make_divergent()])
 
     def load(*_args: Any, **_kwargs: Any) -> ContentLibrary:
         return library

@@ -45,6 +45,31 @@ def make_guideline(**overrides: Any) -> ContentItem:
     return ContentItem.model_validate(data)
 
 
+def make_divergent(**overrides: Any) -> ContentItem:
+    """A guideline on which two authorities differ, with objectives and a verified edition."""
+    cdc = {
+        "organization": "Centers for Disease Control and Prevention",
+        "title": "Child and Adolescent Immunization Schedule",
+        "year": 2026,
+        "url": "https://www.cdc.gov/vaccines/hcp/imz-schedules/child-adolescent-age.html",
+        "family": "cdc-child-schedule",
+        "edition": "2026",
+        "verified": "2026-12-01",
+    }
+    aap = {**cdc, "organization": "American Academy of Pediatrics", "family": "aap-schedule"}
+    return make_guideline(
+        id="test-views",
+        title="Hepatitis B vaccine at birth",
+        objectives=["Explain to parents where the CDC and AAP schedules differ."],
+        source={**cdc, "note": "The AAP policy statement table was not readable."},
+        perspectives=[
+            {"label": "CDC (2026)", "position": "Birth dose by shared decision.", "source": cdc},
+            {"label": "AAP (2026)", "position": "Every newborn within 24 hours.", "source": aap},
+        ],
+        **overrides,
+    )
+
+
 def make_case(**overrides: Any) -> ContentItem:
     case = {
         "vignette": "A 52-year-old man asks about screening.",

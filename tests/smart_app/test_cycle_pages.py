@@ -146,3 +146,25 @@ async def test_profile_form_keeps_licenses_boards_and_specialty(world: World) ->
         BASE + "/app/profile", data={**form, "license_state_0": "Massachusetts"}
     )
     assert bad.status_code == 400
+
+
+async def test_divergent_authorities_side_by_side_with_objectives_and_disclosures(
+    basic_world: World,
+) -> None:
+    world = basic_world
+    cycle_url = (await sign_in(world, card_context(world, "test-views"))).headers["location"]
+    page = (await world.browser.get(BASE + cycle_url)).text
+    assert "you will be able to" in page
+    assert "Explain to parents where the CDC and AAP schedules differ." in page
+    views = page[page.index('class="perspectives"') :]
+    cdc, aap = views.index("<h3>CDC (2026)</h3>"), views.index("<h3>AAP (2026)</h3>")
+    assert cdc < views.index("Birth dose by shared decision.") < aap
+    assert views.index("Every newborn within 24 hours.") > aap
+    assert "American Academy of Pediatrics, 2026; checked 01 Dec 2026" in views
+    assert "(edition 2026)" in page
+    assert "Checked against this edition on 01 Dec 2026." in page
+    assert "Review note: The AAP policy statement table was not readable." in page
+    # who controls the content, with disclosures, before the learner starts (ACCME)
+    rules = world.runtime.credit_rules
+    assert rules.planners[0].name in page
+    assert rules.statements.accreditation[:40] in page
