@@ -68,6 +68,39 @@ async def test_entry_certificate_reads_back(sessions: Sessions, rules: CreditRul
     assert "export.certificate" in actions
 
 
+async def test_a_case_earns_credit_for_its_minutes_under_the_enduring_designation(
+    sessions: Sessions, rules: CreditRules
+) -> None:
+    case = make_item(
+        item_id="case-gout-first-urate-lowering",
+        item_type="case",
+        title="Gout: first urate-lowering therapy",
+        credit_format="enduring",
+        passing_score=0.66,
+        case_minutes=45,
+    )
+    async with transaction(sessions) as session:
+        await credit.update_profile(session, LEARNER, make_profile(), now=NOW)
+        cycle = await credit.start_cycle(
+            session, learner_key=LEARNER, item=case, card_uuid="case-card", now=NOW
+        )
+        patch = make_patch(case_score=0.67, case_passed=True)
+        await credit.update_cycle(session, LEARNER, cycle.id, patch, now=NOW)
+        result = await credit.claim(
+            session, LEARNER, cycle.id, idempotency_key="case", rules=rules, now=NOW
+        )
+        pdf = await credit.certificate_pdf(
+            session, LEARNER, rules, entry_id=result.entry.id, now=NOW
+        )
+    # AMA: 45 minutes of enduring material is 0.75 credit
+    assert result.entry.amount == 0.75
+    assert "designates this enduring material for a maximum of 0.75" in result.credit_statement
+    text = " ".join(_pdf_text(pdf).split())
+    assert "0.75 AMA PRA Category 1 Credit™" in text
+    assert "designates this enduring material for a maximum of 0.75 AMA PRA" in text
+    assert "point-of-care" not in text
+
+
 async def test_period_certificate_sums_the_year(sessions: Sessions, rules: CreditRules) -> None:
     results = await _claimed(sessions, rules, n=3)
     async with transaction(sessions) as session:
