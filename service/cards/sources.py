@@ -25,7 +25,8 @@ from service.cards.model import ContentItem, Frozen, Name, Source
 
 SOURCES_FILE = "sources.yaml"
 # A yearly source (the ADA Standards, the GOLD report) is due a new edition a year after the
-# last one; the grace covers the weeks a publisher may run late.
+# last one; the grace covers the weeks a publisher may run late. Once it is overdue, an
+# editor looks again at least every `_GRACE` days (and records the day in `checked`).
 _YEARLY = timedelta(days=365)
 _GRACE = timedelta(days=60)
 STALE = "stale"  # the tag of every currency issue
@@ -181,15 +182,22 @@ def _check_source(
             f"{source.family} was published ({family.published})",
             "warning",
         )
-    if (
-        today is not None
-        and family.cadence == "yearly"
-        and today > family.published + _YEARLY + _GRACE
-    ):
+    if today is not None and _overdue(family, today):
         yield issue(
             "family",
-            f"{field}: {source.family} is updated yearly and its latest known edition "
-            f"({family.edition!r}) came out on {family.published}: look for the new edition "
-            f"and record it in {SOURCES_FILE}",
+            f"{field}: {source.family} is updated yearly; its latest known edition "
+            f"({family.edition!r}) came out on {family.published} and the registry was last "
+            f"checked on {family.checked}: look for the new edition and record it, or the day "
+            f"you looked, in {SOURCES_FILE}",
             "warning",
         )
+
+
+def _overdue(family: SourceFamily, today: date) -> bool:
+    """A yearly family past its next edition's due date (plus grace) that nobody has looked
+    at in the last `_GRACE` days."""
+    return (
+        family.cadence == "yearly"
+        and today > family.published + _YEARLY + _GRACE
+        and today - family.checked > _GRACE
+    )

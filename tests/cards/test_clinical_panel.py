@@ -111,9 +111,14 @@ def _request_file(case: PanelCase, folder: Path) -> Path:
 
 
 def test_bedside_match_gives_the_same_answer(
-    library: ContentLibrary, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    library: ContentLibrary,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """`bedside match --json` on each case's CDS Hooks request: what an author runs."""
+    """`bedside match --json` on each case's CDS Hooks request: what an author runs. The
+    bundled library is read once (reading it is tested on its own), not once per case."""
+    monkeypatch.setattr("service.cards.library.load_library", lambda *_a, **_k: library)
     for case in CASES:
         path = _request_file(case, tmp_path)
         at = case.at.isoformat() if isinstance(case.at, date) else str(case.at)

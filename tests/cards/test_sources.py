@@ -98,12 +98,18 @@ def test_verified_before_the_edition_came_out(
 
 
 @pytest.mark.parametrize(
-    ("published", "stale"), [(date(2025, 10, 7), False), (date(2025, 10, 6), True)]
+    ("published", "checked", "stale"),
+    [
+        (date(2025, 10, 7), date(2025, 10, 7), False),  # due today: within the grace
+        (date(2025, 10, 6), date(2025, 10, 6), True),  # overdue, nobody has looked
+        (date(2025, 10, 6), date(2026, 10, 7), False),  # overdue, looked 60 days ago
+        (date(2025, 10, 6), date(2026, 10, 6), True),  # overdue, looked 61 days ago
+    ],
 )
-def test_a_yearly_family_is_due_a_year_and_two_months_after_its_edition(
-    tmp_path: Path, published: date, stale: bool
+def test_a_yearly_family_overdue_for_its_next_edition_must_be_looked_at(
+    tmp_path: Path, published: date, checked: date, stale: bool
 ) -> None:
-    families = {"ada-standards": family(published=published, checked=published)}
+    families = {"ada-standards": family(published=published, checked=checked)}
     root = library(tmp_path, item_data(source=cited(verified=published)), families=families)
     messages = [w.message for w in read_library(root, today=date(2026, 12, 6)).warnings]
     assert any("is updated yearly" in m for m in messages) is stale
