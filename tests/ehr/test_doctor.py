@@ -9,20 +9,25 @@ from pathlib import Path
 import httpx
 import pytest
 import respx
+import yaml
 
 from service.cli import main
+from service.credit.rules import DEFAULT_RULES_FILE, load_rules
 from service.db.migrate import upgrade
+from tests.cards.factories import item_data, write_library
 from tests.hooks.jwt_factory import FakeEhr
 
 JWKS_URL = "https://ehr.example.org/jwks"
 
 
-class _Library:
-    def __init__(self, size: int) -> None:
-        self.size = size
-
-    def __len__(self) -> int:
-        return self.size
+def _own_rules(folder: Path) -> Path:
+    """The bundled credit rules with the provider's own values in place of the demo ones."""
+    text = DEFAULT_RULES_FILE.read_text(encoding="utf-8")
+    text = text.replace("DEMO-0000000", "4001234").replace("DEMO: ", "").replace("DEMO ", "")
+    path = folder / "credit_rules.yaml"
+    path.write_text(text, encoding="utf-8")
+    assert load_rules(path).placeholders() == []
+    return path
 
 
 @pytest.fixture(autouse=True)
@@ -30,7 +35,9 @@ def environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("BEDSIDE_DATABASE_URL", f"sqlite:///{tmp_path / 'doctor.db'}")
     monkeypatch.setenv("BEDSIDE_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("BEDSIDE_PUBLIC_URL", "https://bedside.test")
-    monkeypatch.setattr("service.cards.library.load_library", lambda _dir=None, **_: _Library(3))
+    items = [item_data(id=f"item-{n}") for n in range(3)]
+    monkeypatch.setenv("BEDSIDE_CONTENT_DIR", str(write_library(tmp_path / "content", items)))
+    monkeypatch.setenv("BEDSIDE_CREDIT_RULES_FILE", str(_own_rules(tmp_path)))
     return tmp_path
 
 
@@ -132,17 +139,62 @@ def test_content_problems(
     monkeypatch: pytest.MonkeyPatch, environment: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     upgrade(f"sqlite:///{environment / 'doctor.db'}")
-
-    def broken(_dir: object = None) -> _Library:
-        raise ValueError("items/x.yaml:3: unknown field")
-
-    monkeypatch.setattr("service.cards.library.load_library", broken)
+    broken = item_data(id="item-0", agee=3)
+    write_library(environment / "content", [broken])
     code, out = _doctor(capsys)
     assert code == 1
-    assert "FAIL  content: content library does not load: ValueError" in out
-    assert "unknown field" in out
-    monkeypatch.setattr("service.cards.library.load_library", lambda _dir=None, **_: _Library(0))
+    assert "FAIL  content: content library does not load: 1 errors, the first" in out
+    assert "item-0.md:" in out
+    assert "agee: unknown field" in out
+    empty = write_library(environment / "empty", [])
+    monkeypatch.setenv("BEDSIDE_CONTENT_DIR", str(empty))
     assert _doctor(capsys)[1].count("content library is empty") == 1
+
+
+def test_stale_items_are_reported(
+    monkeypatch: pytest.MonkeyPatch, environment: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    upgrade(f"sqlite:///{environment / 'doctor.db'}")
+    source = {
+        **item_data()["source"],
+        "family": "uspstf-test",
+        "edition": "2021",
+        "verified": "2026-01-10",
+    }
+    content = write_library(environment / "stale", [item_data(id="item-1", source=source)])
+    monkeypatch.setenv("BEDSIDE_CONTENT_DIR", str(content))
+    family = {
+        "title": "Test topic",
+        "organization": "USPSTF",
+        "edition": "2026",
+        "published": "2026-03-01",
+        "cadence": "irregular",
+        "url": "https://example.org/rec",
+        "checked": "2026-03-02",
+    }
+    (content / "sources.yaml").write_text(
+        yaml.safe_dump({"families": {"uspstf-test": family}}), encoding="utf-8"
+    )
+    code, out = _doctor(capsys)
+    assert code == 0  # stale content still shows; the report says what to re-read
+    assert "WARN  content: 1 items cite a superseded or unverified edition (item-1)" in out
+
+
+def test_demo_accreditation_values_fail_in_production(
+    monkeypatch: pytest.MonkeyPatch, environment: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    upgrade(f"sqlite:///{environment / 'doctor.db'}")
+    monkeypatch.setenv("BEDSIDE_CREDIT_RULES_FILE", str(DEFAULT_RULES_FILE))
+    code, out = _doctor(capsys)
+    assert "WARN  accreditation: 12 credit-rules values are DEMO placeholders" in out
+    assert "provider.accme_id" in out or "..." in out
+    monkeypatch.setenv("BEDSIDE_ENVIRONMENT", "production")
+    monkeypatch.setenv("BEDSIDE_SECRET_KEY", "s" * 40)
+    code, out = _doctor(capsys)
+    assert code == 1
+    assert "FAIL  accreditation: 12 credit-rules values are DEMO placeholders" in out
+    monkeypatch.setenv("BEDSIDE_CREDIT_RULES_FILE", str(_own_rules(environment)))
+    assert "accreditation: accredited provider: Bedside Continuing Education" in _doctor(capsys)[1]
 
 
 def test_public_url_and_configuration(
