@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from service.cards.codes import ICD10, LOINC, RXNORM, SNOMED, code_problem
-from service.cards.issues import Issue, Severity
+from service.cards.issues import Issue
 from service.cards.model import Applies, CodeSet, ContentItem, MedSet, ProcSet
 from service.cards.terminology import Terminology
 
@@ -19,9 +19,6 @@ _MAX_WORDS = 350
 # right answer and two plausible wrong ones).
 _MIN_QUESTIONS = 3
 _MIN_OPTIONS = 3
-# TRANSITION: warnings while the bundled library is migrated to objectives and the case shape
-# of issue 16; errors once it is.
-_TEACHING: Severity = "warning"
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,7 +181,17 @@ def _check_objectives(parsed: ParsedItem) -> Iterator[Issue]:
             parsed.line_of(("title",)),
             "objectives: at least one learning objective is required (what the clinician can "
             "do after this item)",
-            _TEACHING,
+        )
+
+
+def _check_perspectives(parsed: ParsedItem) -> Iterator[Issue]:
+    views = parsed.item.perspectives
+    labels = [view.label for view in views]
+    if views and (len(views) < 2 or len(set(labels)) != len(labels)):
+        yield Issue(
+            parsed.file,
+            parsed.line_of(("perspectives",)),
+            "perspectives: at least two, each with its own label (authorities side by side)",
         )
 
 
@@ -198,7 +205,6 @@ def _check_case_shape(parsed: ParsedItem) -> Iterator[Issue]:
             parsed.file,
             parsed.line_of(("case", "questions")),
             f"a case needs at least {_MIN_QUESTIONS} questions (has {total})",
-            _TEACHING,
         )
     for q_pos, question in enumerate(case.questions):
         if len(question.options) < _MIN_OPTIONS:
@@ -206,7 +212,6 @@ def _check_case_shape(parsed: ParsedItem) -> Iterator[Issue]:
                 parsed.file,
                 parsed.line_of(("case", "questions", q_pos, "options")),
                 f"case question {question.id!r} needs at least {_MIN_OPTIONS} options",
-                _TEACHING,
             )
     if total > 1 and case.passing_score > (total - 1) / total + 1e-9:
         yield Issue(
@@ -214,14 +219,12 @@ def _check_case_shape(parsed: ParsedItem) -> Iterator[Issue]:
             parsed.line_of(("case", "passing_score")),
             f"passing_score {case.passing_score} needs all {total} answers right: set it at "
             f"most {(total - 1) / total:.2f} so that one miss can still pass",
-            _TEACHING,
         )
     if case.minutes is None:
         yield Issue(
             parsed.file,
             parsed.line_of(("case",)),
             "case.minutes is required: the time a learner needs (credit follows it)",
-            _TEACHING,
         )
 
 
@@ -281,6 +284,7 @@ def check_items(
         issues.extend(_check_dates(entry, today))
         issues.extend(_check_people_and_body(entry))
         issues.extend(_check_objectives(entry))
+        issues.extend(_check_perspectives(entry))
         issues.extend(_check_case(entry, ids))
     return issues
 

@@ -20,7 +20,7 @@ from pydantic import Field, HttpUrl, ValidationError
 
 from service.cards.checks import ParsedItem
 from service.cards.frontmatter import LineMap, load_yaml
-from service.cards.issues import Issue
+from service.cards.issues import Issue, Severity
 from service.cards.model import ContentItem, Frozen, Name, Source
 
 SOURCES_FILE = "sources.yaml"
@@ -148,7 +148,7 @@ def _check_source(
 ) -> Iterator[Issue]:
     field = ".".join(str(part) for part in loc)
 
-    def issue(part: str, message: str, severity: Literal["error", "warning"]) -> Issue:
+    def issue(part: str, message: str, severity: Severity) -> Issue:
         return Issue(entry.file, entry.line_of((*loc, part)), message, severity, STALE)
 
     if source.family is None or source.edition is None or source.verified is None:
@@ -157,7 +157,7 @@ def _check_source(
             missing[0],
             f"{field}: {', '.join(missing)} required (the library has a source registry: "
             "name the guideline family, the edition cited and when it was read against it)",
-            "warning",  # TRANSITION: error once the bundled items are migrated
+            "error",
         )
         return
     family = where.registry.families.get(source.family)

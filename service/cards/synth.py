@@ -108,6 +108,7 @@ def _item(position: int, rng: random.Random) -> dict[str, Any]:
         "type": "guideline",
         "title": f"Synthetic guideline {position}",
         "summary": f"Synthetic benchmark guideline number {position}.",
+        "objectives": ["Apply the synthetic guideline to the patients it is for."],
         "source": {
             "organization": "Bedside benchmarks",
             "title": "Synthetic guideline",

@@ -258,3 +258,14 @@ def test_case_shape(
 def test_a_well_shaped_case_passes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     code, out = run_check(tmp_path, capsys, _case(passing_score=0.66))
     assert code == 0, out
+
+
+@pytest.mark.parametrize("labels", [["CDC (2026)"], ["CDC (2026)", "CDC (2026)"]])
+def test_perspectives_put_at_least_two_authorities_side_by_side(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], labels: list[str]
+) -> None:
+    source = item_data()["source"]
+    views = [{"label": label, "position": "A view.", "source": source} for label in labels]
+    code, out = run_check(tmp_path, capsys, item_data(perspectives=views))
+    assert code == 1
+    assert "perspectives: at least two, each with its own label" in out

@@ -56,9 +56,14 @@ async def _find_card(world: World, *, case: bool) -> tuple[str, str]:
         ):
             assert chart.status_code == 200
             for summary, link in _cards(chart):
-                if summary.startswith("Two-minute case") == case:
+                if _is_case(world, summary) == case:
                     return summary, link
     raise AssertionError("no card of the wanted kind for any bundled patient")
+
+
+def _is_case(world: World, summary: str) -> bool:
+    """Whether the card with this summary is a case (summaries are shown unshortened)."""
+    return any(item.summary == summary and item.type == "case" for item in world.runtime.content)
 
 
 async def _open_card(world: World, link: str) -> str:
@@ -71,7 +76,9 @@ async def _open_card(world: World, link: str) -> str:
     return path
 
 
-async def _reflect_claim_and_check(world: World, path: str, title: str) -> None:
+async def _reflect_claim_and_check(
+    world: World, path: str, title: str, amount: float = 0.5
+) -> None:
     csrf = re.search(r'name="csrf" value="([^"]+)"', (await world.browser.get(BEDSIDE + path)).text)
     assert csrf
     token = csrf.group(1)
@@ -93,7 +100,7 @@ async def _reflect_claim_and_check(world: World, path: str, title: str) -> None:
     assert "Credit claimed" in home.text
     assert title in html.unescape(home.text)
     api = await world.browser.get(BEDSIDE + "/api/learner/transcript")
-    assert api.json()["entries"][0]["amount"] == 0.5
+    assert api.json()["entries"][0]["amount"] == amount
 
 
 async def test_guideline_card_to_transcript(world: World) -> None:
@@ -132,7 +139,10 @@ async def test_case_card_to_transcript(world: World) -> None:
     learn = await world.browser.get(BEDSIDE + path)
     assert "correctly (100%)" in learn.text
     assert "You passed." in learn.text
-    await _reflect_claim_and_check(world, path, item.title)
+    # a case earns credit for its minutes (1 AMA credit an hour, in quarter credits)
+    ama = world.runtime.credit_rules.credit_type("ama-pra-1")
+    amount = ama.amount_for("enduring", item.case.minutes)
+    await _reflect_claim_and_check(world, path, item.title, amount)
 
 
 async def test_the_ehr_fhir_api_needs_its_token(world: World) -> None:
