@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import orjson
 
-from bench.bodies import HookBody, sized_bodies, standard_bodies
+from bench.bodies import REPO_ROOT, HookBody, sized_bodies, standard_bodies
 from bench.harness import Harness, server_cpus
 from bench.servers import (
     EVALUATION_DATE,
@@ -46,8 +46,11 @@ def _running(
     return server
 
 
-def site_for(harness: Harness, workers: int, name: str) -> BedsideSite:
-    """SQLite for one worker; PostgreSQL (a `bench_*` database) and Redis for several."""
+def site_for(
+    harness: Harness, workers: int, name: str, source: Path = REPO_ROOT
+) -> BedsideSite:
+    """SQLite for one worker; PostgreSQL (a `bench_*` database) and Redis for several; the
+    schema is `source`'s."""
     options = harness.options
     multi = workers > 1 and options.postgres_url and reachable(options.postgres_url, 5432)
     site = prepare_site(
@@ -55,6 +58,7 @@ def site_for(harness: Harness, workers: int, name: str) -> BedsideSite:
         harness.ehr,
         postgres_admin_url=options.postgres_url if multi else None,
         database_name=f"bench_{name.replace('-', '_')}",
+        source=source,
     )
     if workers > 1 and reachable(options.redis_url, 6379):
         site.redis_url = options.redis_url
@@ -84,8 +88,8 @@ def headline(harness: Harness, workers: int) -> dict[str, Any]:
         }
         signed = {"floor": False, "bedside": True, "naive": False}
         if harness.options.baseline:
-            other = site_for(harness, workers, f"headline-{workers}w-baseline")
             source = Path(harness.options.baseline)
+            other = site_for(harness, workers, f"headline-{workers}w-baseline", source)
             spec = other.spec(workers, cpus, name="baseline", source=source)
             servers["baseline"] = _running(stack, spec, harness)
             signed["baseline"] = True

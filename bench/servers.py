@@ -258,11 +258,11 @@ def prepare_site(
     *,
     postgres_admin_url: str | None = None,
     database_name: str = "bench",
+    source: Path = REPO_ROOT,
 ) -> BedsideSite:
-    """A fresh data dir and database (SQLite, or a re-created PostgreSQL database), migrated,
-    with the benchmark EHR registered."""
-    from service.db.migrate import upgrade
-
+    """A fresh data dir and database (SQLite, or a re-created PostgreSQL database), migrated
+    by the code in `source` (another checkout's schema may differ), with the benchmark EHR
+    registered."""
     data_dir = work_dir / "bedside-data"
     data_dir.mkdir(parents=True, exist_ok=True)
     if postgres_admin_url:
@@ -272,7 +272,12 @@ def prepare_site(
         for stale in (database, *(database.with_name(database.name + s) for s in ("-wal", "-shm"))):
             stale.unlink(missing_ok=True)  # a kept --work-dir: its EHR key is a past run's
         url = f"sqlite:///{database}"
-    upgrade(url)
+    subprocess.run(
+        [sys.executable, "-c", f"from service.db.migrate import upgrade; upgrade({url!r})"],
+        cwd=source,
+        env={**os.environ, "PYTHONPATH": str(source)},
+        check=True,
+    )
     asyncio.run(_register(url, ehr))
     return BedsideSite(data_dir, url, ehr, BENCH_REDIS_URL)
 
