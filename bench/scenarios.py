@@ -46,9 +46,7 @@ def _running(
     return server
 
 
-def site_for(
-    harness: Harness, workers: int, name: str, source: Path = REPO_ROOT
-) -> BedsideSite:
+def site_for(harness: Harness, workers: int, name: str, source: Path = REPO_ROOT) -> BedsideSite:
     """SQLite for one worker; PostgreSQL (a `bench_*` database) and Redis for several; the
     schema is `source`'s."""
     options = harness.options
