@@ -41,14 +41,14 @@ def _check(args: argparse.Namespace) -> int:
 def _sources(args: argparse.Namespace) -> int:
     from service.cards.library import BUNDLED_DIR
     from service.cards.loader import read_library
-    from service.cards.sources import cited_families
+    from service.cards.sources import STALE, cited_families
 
     loaded = read_library(args.dir or BUNDLED_DIR, today=args.today or date.today())
     if loaded.registry is None:
         print("this library has no source registry (sources.yaml)", file=sys.stderr)
         return 1
     citing = cited_families(loaded.items)
-    stale = {issue.file for issue in loaded.warnings if issue.tag == "stale"}
+    stale = {issue.file for issue in loaded.warnings if issue.tag == STALE}
     for key, family in sorted(loaded.registry.registry.families.items()):
         items = citing.get(key, ())
         print(
