@@ -28,7 +28,7 @@ class LineMap:
     def _build(self) -> dict[Loc, int]:
         lines: dict[Loc, int] = {(): self._first}
         try:
-            root = yaml.compose(self._text, Loader=_Loader)
+            root = compose_yaml(self._text)
         except yaml.YAMLError:
             return lines
         stack: list[tuple[Loc, Any]] = [((), root)]
@@ -125,3 +125,9 @@ def parse_item(text: str, file: str) -> tuple[ContentItem | None, LineMap | None
 def load_yaml(text: str) -> Any:
     """Parse a YAML document (value sets, drug classes)."""
     return yaml.load(text, Loader=_Loader)
+
+
+def compose_yaml(text: str) -> yaml.Node | None:
+    """A YAML document's node tree (with line marks), with the C loader when available."""
+    node: yaml.Node | None = yaml.compose(text, Loader=_Loader)
+    return node

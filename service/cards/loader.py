@@ -58,6 +58,7 @@ class LoadedLibrary:
     terminology: Terminology
     issues: tuple[Issue, ...] = field(default=())
     policy: Policy = field(default_factory=Policy)
+    # the source registry, when the library has one and it was read (not on a cache hit)
     registry: RegistrySource | None = None
 
     @property
@@ -252,19 +253,20 @@ def read_library(
         return LoadedLibrary((), Terminology(), (issue,))
     terminology, issues, files = read_terminology(content_dir)
     policy, where, policy_issues = read_policy(content_dir)
-    registry, registry_issues = read_registry(content_dir)
-    issues += policy_issues + registry_issues
+    issues += policy_issues
     cache = None if cache_dir is None else _cache_path(content_dir, cache_dir, today)
     collecting = gc.isenabled()
     gc.disable()  # parsing allocates only long-lived objects; see ContentLibrary
     try:
         if cache is not None and not issues and (cached := _read_cached(cache)) is not None:
-            return LoadedLibrary(cached, terminology, policy=policy, registry=registry)
+            # the registry only checks citations: a cached library passed it when written
+            return LoadedLibrary(cached, terminology, policy=policy)
         parsed, found = read_items(content_dir)
     finally:
         if collecting:
             gc.enable()
-    issues += found
+    registry, registry_issues = read_registry(content_dir)
+    issues += found + registry_issues
     issues += check_terminology(terminology, files)
     if not policy_issues:  # a policy that parsed (a cached library passed this when written)
         issues += check_policy(policy, where, terminology)

@@ -19,7 +19,7 @@ import yaml
 from pydantic import Field, HttpUrl, ValidationError
 
 from service.cards.checks import ParsedItem
-from service.cards.frontmatter import LineMap, load_yaml
+from service.cards.frontmatter import LineMap, compose_yaml, load_yaml
 from service.cards.issues import Issue, Severity
 from service.cards.model import ContentItem, Frozen, Name, Source
 
@@ -96,7 +96,7 @@ def parse_registry(text: str, file: str) -> tuple[RegistrySource | None, list[Is
 
 
 def _repeated_keys(text: str) -> Iterator[tuple[str, int]]:
-    root = yaml.compose(text)
+    root = compose_yaml(text)
     if not isinstance(root, yaml.MappingNode):
         return
     for key, value in root.value:
