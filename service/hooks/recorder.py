@@ -62,6 +62,7 @@ class CardRecorder:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._lock = asyncio.Lock()
+        self._stopping = False
 
     def start(self) -> None:
         if self._task is None:
@@ -99,16 +100,21 @@ class CardRecorder:
                 self._on_flushed(sorted({record.learner for record in batch}))
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), FLUSH_INTERVAL_SECONDS)
+                async with asyncio.timeout(FLUSH_INTERVAL_SECONDS):
+                    await self._wake.wait()
             self._wake.clear()
             await self.flush()
 
     async def close(self) -> None:
+        """Stop the writer and write what is left. The writer is asked to stop, not
+        cancelled: Python 3.11's `wait_for` can swallow a cancellation that lands as its wait
+        ends (the writer then ran forever and shutdown hung), and a cancelled batch write
+        would only be retried here anyway."""
+        self._stopping = True
+        self._wake.set()
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await self._task
             self._task = None
         await self.flush()
