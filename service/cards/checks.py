@@ -7,12 +7,15 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from service.cards.codes import ICD10, LOINC, RXNORM, SNOMED, code_problem
+from service.cards.applies import CRITERIA
+from service.cards.codes import code_problem
+from service.cards.criteria import Applies
 from service.cards.issues import Issue
-from service.cards.model import Applies, CodeSet, ContentItem, MedSet, ProcSet
+from service.cards.model import ContentItem
+from service.cards.patient_criteria import FhirPath
+from service.cards.schema import CodedPart, Loc
 from service.cards.terminology import Terminology
 
-Loc = tuple[str | int, ...]
 _EXPIRY_WARNING = timedelta(days=60)
 _MAX_WORDS = 350
 # A case teaches through its questions: at least three, each with at least three options (a
@@ -30,49 +33,24 @@ class ParsedItem:
     line_of: Callable[[Loc], int]
 
 
-def _codesets(
-    applies: Applies, at: Loc = ("applies",)
-) -> Iterator[tuple[Loc, CodeSet | MedSet | ProcSet]]:
-    blocks = (
-        ("conditions", applies.conditions),
-        ("medications", applies.medications),
-        ("orders", applies.orders),
-        ("procedures", applies.procedures),
-    )
-    for name, block in blocks:
-        if block is None:
-            continue
-        for part in ("any_of", "none_of"):
-            codeset = getattr(block, part)
-            if codeset is not None:
-                yield (*at, name, part), codeset
-        for position, codeset in enumerate(getattr(block, "all_of", ())):
-            yield (*at, name, "all_of", position), codeset
-
-
-def _code_lists(
-    applies: Applies, at: Loc = ("applies",)
-) -> Iterator[tuple[Loc, str, Sequence[str]]]:
-    for loc, codeset in _codesets(applies, at):
-        for key in (ICD10, SNOMED, RXNORM, LOINC):
-            codes = getattr(codeset, key, ())
-            if codes:
-                yield (*loc, key), key, codes
-    for position, rule in enumerate(applies.labs):
-        yield (*at, "labs", position, "loinc"), LOINC, rule.loinc
-    for position, missing in enumerate(applies.labs_missing):
-        yield (*at, "labs_missing", position, "loinc"), LOINC, missing.loinc
+def _parts(applies: Applies, at: Loc) -> Iterator[tuple[Loc, CodedPart]]:
+    # every part of every criterion that lists codes or names terminology, with its place
+    for kind, value in CRITERIA.present(applies):
+        for loc, part in kind.parts(value):
+            yield (*at, kind.key, *loc), part
 
 
 def check_codes(
     applies: Applies, file: str, line_of: Callable[[Loc], int], at: Loc = ("applies",)
 ) -> Iterator[Issue]:
-    for loc, key, codes in _code_lists(applies, at):
-        for position, code in enumerate(codes):
-            problem = code_problem(key, code)
-            if problem:
-                field = ".".join(str(part) for part in loc)
-                yield Issue(file, line_of((*loc, position)), f"{field}: {problem}")
+    """Codes of the wrong shape for their system (CPT-shaped ones included)."""
+    for loc, part in _parts(applies, at):
+        for key, codes in part.code_lists():
+            field = ".".join(str(name) for name in (*loc, key))
+            for position, code in enumerate(codes):
+                problem = code_problem(key, code)
+                if problem:
+                    yield Issue(file, line_of((*loc, key, position)), f"{field}: {problem}")
 
 
 def check_references(
@@ -81,23 +59,12 @@ def check_references(
     terminology: Terminology,
     at: Loc = ("applies",),
 ) -> Iterator[Issue]:
+    """Value sets, drug classes and ingredients the terminology does not have."""
     file, line_of = where
     ingredients = terminology.known_ingredients
-    for loc, codeset in _codesets(applies, at):
-        for name in codeset.valuesets:
-            if name not in terminology.valuesets:
-                yield Issue(file, line_of((*loc, "valuesets")), f"unknown value set {name!r}")
-        if isinstance(codeset, MedSet):
-            for name in codeset.classes:
-                if name not in terminology.classes:
-                    yield Issue(file, line_of((*loc, "classes")), f"unknown drug class {name!r}")
-            for name in codeset.ingredients:
-                if name.strip().lower() not in ingredients:
-                    yield Issue(
-                        file,
-                        line_of((*loc, "ingredients")),
-                        f"unknown ingredient {name!r} (not in rxnorm_ingredients.tsv)",
-                    )
+    for loc, part in _parts(applies, at):
+        for name, message in part.unknown_names(terminology, ingredients):
+            yield Issue(file, line_of((*loc, name)), message)
 
 
 def _check_dates(parsed: ParsedItem, today: date | None) -> Iterator[Issue]:
@@ -143,7 +110,7 @@ def _check_people_and_body(parsed: ParsedItem) -> Iterator[Issue]:
             f"the body has {words} words; keep it to about {_MAX_WORDS} (a two-minute read)",
             "warning",
         )
-    if item.applies.fhirpath is not None:
+    if FhirPath.value_of(item.applies) is not None:
         yield Issue(
             parsed.file,
             parsed.line_of(("applies", "fhirpath")),

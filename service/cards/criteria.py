@@ -1,30 +1,68 @@
-"""Compiled applicability criteria: each `applies` key becomes a small predicate object over
-a `FactView`, with value sets and drug classes expanded once at load time.
+"""The criterion contract, and the per-call view of a patient that criteria read.
 
-Every predicate answers `(holds, reason)`; the reason says in words which fact decided it.
+A criterion kind (`CriterionKind`) is one class per `applies` key: at class level it parses
+its part of the YAML (`key`, `schema`), compiles it (value sets and drug classes expanded
+once, at load time) and says which index keys file an item under it; its instances are the
+compiled predicates, which answer `(holds, reason)` over a `FactView` (the reason says in
+words which fact decided it) and name the LOINC codes they read. `applies.py` registers the
+kinds; nothing else lists them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from types import MappingProxyType
-from typing import Protocol
+from typing import TYPE_CHECKING, ClassVar, Generic, Protocol, TypeVar
 
-from service.cards.codes import ICD10, LOINC, RXNORM, SNOMED, SYSTEM_LABELS, normalize_icd10
-from service.cards.facts import CodeKey, Condition, LabValue, Medication, PatientFacts, age_at
-from service.cards.model import CodeSet, MedSet, ProcSet
+from service.cards.codes import ICD10, LOINC, RXNORM, SYSTEM_LABELS
+from service.cards.facts import CodeKey, Condition, Medication, PatientFacts, age_at
+from service.cards.index_keys import (
+    CONDITION,
+    CONDITION_PREFIX,
+    LAB,
+    MEDICATION,
+    ORDER,
+    PAST_CONDITION,
+    PAST_CONDITION_PREFIX,
+    PROCEDURE,
+    IndexKey,
+    IndexKind,
+)
+from service.cards.schema import CodedPart, Frozen, Loc
 from service.cards.terminology import Terminology
 
-IndexKey = tuple[str, ...]
-_NO_ORIGINS: Mapping[CodeKey, str] = MappingProxyType({})
+if TYPE_CHECKING:
+    from service.cards.fact_criteria import CompiledFact
+
+V = TypeVar("V")
+NO_ORIGINS: Mapping[CodeKey, str] = MappingProxyType({})
 
 
 def describe(key: CodeKey, display: str = "") -> str:
     """`SNOMED 44054006 (Diabetes mellitus type 2)`."""
     label = f"{SYSTEM_LABELS.get(key[0], key[0])} {key[1]}"
     return f"{label} ({display})" if display else label
+
+
+def origin(origins: Mapping[CodeKey, str], key: CodeKey) -> str:
+    """` [value set NAME]` when `key` came from a value set or class, else nothing."""
+    name = origins.get(key)
+    return f" [{name}]" if name else ""
+
+
+def frozen_origins(origins: dict[CodeKey, str]) -> Mapping[CodeKey, str]:
+    """A read-only copy (the shared empty one when there are none)."""
+    return MappingProxyType(origins) if origins else NO_ORIGINS
+
+
+def in_window(when: date | None, at: date, days: int | None) -> bool:
+    """True when `when` is within `days` before `at` (inclusive); no window = any date."""
+    if days is None:
+        return True
+    return when is not None and at - timedelta(days=days) <= when <= at
 
 
 class FactView:
@@ -76,15 +114,21 @@ class FactView:
         return self._keys
 
     def index_keys(self) -> list[IndexKey]:
-        """Every inverted-index key this patient can trigger."""
-        keys: list[IndexKey] = [("c", *key) for key in self.conditions]
-        keys.extend(("cp", code[:n]) for code in self.icd10 for n in range(3, len(code) + 1))
-        keys.extend(("h", *key) for key in self.past)
-        keys.extend(("hp", code[:n]) for code in self.past_icd10 for n in range(3, len(code) + 1))
-        keys.extend(("m", *key) for key in self.meds)
-        keys.extend(("o", *key) for key in self.orders)
-        keys.extend(("l", code) for code in self.facts.labs)
-        keys.extend(("p", *key) for key in self.procs)
+        """Every inverted-index key this patient can trigger, one family per `IndexKind`."""
+        keys: list[IndexKey] = [(CONDITION, *key) for key in self.conditions]
+        keys.extend(
+            (CONDITION_PREFIX, code[:n]) for code in self.icd10 for n in range(3, len(code) + 1)
+        )
+        keys.extend((PAST_CONDITION, *key) for key in self.past)
+        keys.extend(
+            (PAST_CONDITION_PREFIX, code[:n])
+            for code in self.past_icd10
+            for n in range(3, len(code) + 1)
+        )
+        keys.extend((MEDICATION, *key) for key in self.meds)
+        keys.extend((ORDER, *key) for key in self.orders)
+        keys.extend((LAB, code) for code in self.facts.labs)
+        keys.extend((PROCEDURE, *key) for key in self.procs)
         return keys
 
 
@@ -114,248 +158,94 @@ def _med_table(meds: Iterable[Medication], terminology: Terminology) -> dict[Cod
     return table
 
 
-def in_window(when: date | None, at: date, days: int | None) -> bool:
-    """True when `when` is within `days` before `at` (inclusive); no window = any date."""
-    if days is None:
-        return True
-    return when is not None and at - timedelta(days=days) <= when <= at
-
-
 class Criterion(Protocol):
-    """A compiled criterion."""
+    """A compiled criterion: a criterion kind's instance, or a policy exclusion."""
 
     def check(self, view: FactView) -> tuple[bool, str]:
         """Whether it holds for the patient, and why."""
         ...
 
+    def observation_codes(self) -> Iterable[str]:
+        """The LOINC codes it can look up in the patient's observations (named facts it
+        refers to included): the hook reads only those."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
-class AgeCriterion:
-    low: int | None
-    high: int | None
+class CompileContext:
+    """What compiling a criterion may use: the library's terminology and its compiled named
+    facts (`facts.yaml`)."""
 
+    terminology: Terminology
+    facts: Mapping[str, CompiledFact] = field(default_factory=lambda: MappingProxyType({}))
+
+
+@dataclass(slots=True)
+class CompiledApplies:
+    """Compiled criteria, and the index keys of the first positive code criterion among them
+    (None: there is none; empty: it lists no code, so it can never hold)."""
+
+    criteria: list[Criterion] = field(default_factory=list)
+    trigger: list[IndexKey] | None = None
+
+    def add(self, criterion: Criterion, keys: list[IndexKey] | None = None) -> None:
+        """Add a criterion; its keys trigger the block when no earlier criterion's do."""
+        self.criteria.append(criterion)
+        if self.trigger is None and keys is not None:
+            self.trigger = keys
+
+
+class Applies(Frozen):
+    """An `applies` block: one field per registered criterion kind (`applies.py:
+    CRITERIA`), which reads its own value (`CriterionKind.value_of`). Every criterion given
+    must hold."""
+
+
+class CriterionKind(ABC, Generic[V]):
+    """One kind of applicability criterion, the value of one `applies` key (`V`: its parsed
+    value when present). Subclasses are frozen slotted dataclasses whose instances are the
+    compiled predicates; register them in `applies.py: CRITERIA`. A kind that reads the
+    patient's observations names their LOINC codes (`observation_codes`): the hook reads
+    only the codes some criterion names."""
+
+    __slots__ = ()
+
+    key: ClassVar[str]
+    """The key under `applies` (and the field of the `Applies` model)."""
+    schema: ClassVar[object]
+    """The pydantic type of the value as written, absence included (`X | None`, or a tuple
+    whose default is empty): the kind's parser."""
+    default: ClassVar[object] = None
+    """The value when the key is absent (an equal value given counts as absent)."""
+    trigger_rank: ClassVar[int | None] = None
+    """When the kind's codes can file an item in the index: its rank among the kinds that
+    can (the lowest-ranked present one is the item's trigger). None: it never triggers."""
+    index_kinds: ClassVar[frozenset[IndexKind]] = frozenset()
+    """The kinds of index key its triggers use."""
+
+    @classmethod
+    def value_of(cls, applies: Applies) -> V | None:
+        """This kind's value in an `applies` block, or None when it is absent."""
+        value: V = getattr(applies, cls.key)
+        return None if value == cls.default else value
+
+    @classmethod
+    @abstractmethod
+    def compile(cls, value: V, context: CompileContext) -> CompiledApplies:
+        """The kind's predicates for a present value, in evaluation order, and its trigger:
+        the index keys of its first positive code criterion (a match must hold it)."""
+
+    @classmethod
+    def parts(cls, value: V) -> Iterator[tuple[Loc, CodedPart]]:
+        """The parts of a value that list codes or name terminology, with where they are
+        under the key (`content check` checks them). None by default."""
+        del value
+        return iter(())
+
+    @abstractmethod
     def check(self, view: FactView) -> tuple[bool, str]:
-        age = view.age
-        span = f"{'' if self.low is None else self.low}-{'' if self.high is None else self.high}"
-        if age is None:
-            return False, f"age unknown, required {span}"
-        holds = (self.low is None or age >= self.low) and (self.high is None or age <= self.high)
-        return holds, f"age {age} {'in' if holds else 'not in'} {span}"
+        """Whether the compiled criterion holds for the patient, and why."""
 
-
-@dataclass(frozen=True, slots=True)
-class SexCriterion:
-    sex: str
-
-    def check(self, view: FactView) -> tuple[bool, str]:
-        actual = view.facts.sex
-        if actual == self.sex:
-            return True, f"sex {actual}"
-        return False, f"sex {actual or 'unknown'}, required {self.sex}"
-
-
-@dataclass(frozen=True, slots=True)
-class PregnancyCriterion:
-    pregnant: bool
-
-    def check(self, view: FactView) -> tuple[bool, str]:
-        actual = view.facts.pregnant
-        words = "pregnant" if actual else "not pregnant"
-        return actual == self.pregnant, words if actual == self.pregnant else (
-            f"{words}, required {'pregnant' if self.pregnant else 'not pregnant'}"
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class SmokingCriterion:
-    statuses: frozenset[str]
-
-    def check(self, view: FactView) -> tuple[bool, str]:
-        actual = view.facts.smoking
-        wanted = ", ".join(sorted(self.statuses))
-        holds = actual in self.statuses
-        return (
-            holds,
-            f"smoking status {actual or 'unknown'} {'in' if holds else 'not in'} [{wanted}]",
-        )
-
-
-def _origin(origins: Mapping[CodeKey, str], key: CodeKey) -> str:
-    name = origins.get(key)
-    return f" [{name}]" if name else ""
-
-
-@dataclass(frozen=True, slots=True)
-class SmokedWithinCriterion:
-    """A current smoker, or a former one whose last record of smoking is within the window.
-    A former smoker with no dated record of smoking holds (the quit date is unknown: the card
-    states the window and the clinician asks)."""
-
-    days: int
-
-    def check(self, view: FactView) -> tuple[bool, str]:
-        facts = view.facts
-        if facts.smoking == "current":
-            return True, "smokes now"
-        last = facts.last_smoked
-        if facts.smoking == "former" and last is None:
-            return True, "former smoker, quit date not recorded"
-        if last is not None and in_window(last, view.at, self.days):
-            return True, f"last recorded smoking on {last}, within {self.days} days"
-        when = f"last recorded smoking on {last}" if last else "no record of smoking"
-        return False, f"{when}, not within {self.days} days"
-
-
-@dataclass(frozen=True, slots=True)
-class CompiledCodeSet:
-    """Exact codes by system and ICD-10 prefixes; `origins` names the value set a code came
-    from (for explanations; hand-listed codes have none)."""
-
-    exact: frozenset[CodeKey]
-    icd10_prefixes: frozenset[str]
-    origins: Mapping[CodeKey, str] = field(default_factory=lambda: _NO_ORIGINS)
-
-    def keys(self, ever: bool = False) -> list[IndexKey]:
-        """Index keys: active conditions ("c", "cp"), and with `ever` past ones ("h", "hp")."""
-        keys: list[IndexKey] = [("c", *key) for key in self.exact]
-        keys += [("cp", p) for p in self.icd10_prefixes]
-        if ever:
-            keys += [("h", *key) for key in self.exact] + [("hp", p) for p in self.icd10_prefixes]
-        return keys
-
-    def find(self, view: FactView, ever: bool = False) -> str | None:
-        """The first matching active condition (then, with `ever`, past one), described."""
-        found = self._find(view.conditions, view.icd10)
-        if found is None and ever:
-            found = self._find(view.past, view.past_icd10)
-            return None if found is None else f"{found} (resolved or inactive)"
-        return found
-
-    def _find(self, conditions: dict[CodeKey, str], icd10: dict[str, str]) -> str | None:
-        # In C, over the patient's codes (frozenset.intersection iterates its argument); the
-        # lowest code keeps reasons stable.
-        hits = self.exact.intersection(conditions)
-        if hits:
-            key = min(hits)
-            return describe(key, conditions[key]) + _origin(self.origins, key)
-        if self.icd10_prefixes:
-            for code, display in icd10.items():
-                for n in range(3, len(code) + 1):
-                    if code[:n] in self.icd10_prefixes:
-                        prefix = (ICD10, code[:n])
-                        return (
-                            describe((ICD10, code), display)
-                            + f" (prefix {code[:n]}){_origin(self.origins, prefix)}"
-                        )
-        return None
-
-
-@dataclass(frozen=True, slots=True)
-class CompiledMedSet:
-    """Ingredient names (with class members) and exact RxNorm codes."""
-
-    members: frozenset[CodeKey]
-    origins: Mapping[CodeKey, str] = field(default_factory=lambda: _NO_ORIGINS)
-
-    def keys(self, namespace: str) -> list[IndexKey]:
-        return [(namespace, *key) for key in self.members]
-
-    def find(self, table: dict[CodeKey, str]) -> str | None:
-        for key, display in table.items():
-            if key in self.members:
-                origin = _origin(self.origins, key)
-                if key[0] == "ingredient":
-                    return (f"{key[1]} ({display})" if display else key[1]) + origin
-                return describe(key, display) + origin
-        return None
-
-
-@dataclass(frozen=True, slots=True)
-class CompiledProcSet:
-    codes: tuple[CodeKey, ...]  # sorted, so that the reported hit is stable
-    within_days: int | None
-    origins: Mapping[CodeKey, str] = field(default_factory=lambda: _NO_ORIGINS)
-    members: frozenset[CodeKey] = field(init=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "members", frozenset(self.codes))
-
-    def keys(self) -> list[IndexKey]:
-        return [("p", *key) for key in self.codes]
-
-    def find(self, view: FactView) -> str | None:
-        """The first code (in sorted order) the patient has within the window, described."""
-        for key in sorted(self.members.intersection(view.procs)):  # over the patient's codes
-            for when in view.procs[key]:
-                if in_window(when, view.at, self.within_days):
-                    window = f" within {self.within_days} days" if self.within_days else ""
-                    origin = _origin(self.origins, key)
-                    return f"{describe(key)}{origin} on {when or 'unknown date'}{window}"
-        return None
-
-
-def compile_codeset(codeset: CodeSet, terminology: Terminology) -> CompiledCodeSet:
-    """Expand value sets; ICD-10 codes become normalised prefixes."""
-    exact = {(SNOMED, code.strip()) for code in codeset.snomed}
-    prefixes = {normalize_icd10(code) for code in codeset.icd10}
-    origins: dict[CodeKey, str] = {}
-    for name in codeset.valuesets:
-        valueset = terminology.valuesets.get(name)
-        if valueset is None:
-            continue
-        for code in valueset.codes.get(SNOMED, ()):
-            exact.add((SNOMED, code))
-            origins.setdefault((SNOMED, code), f"value set {name}")
-        for code in valueset.codes.get(ICD10, ()):
-            prefixes.add(code)
-            origins.setdefault((ICD10, code), f"value set {name}")
-    return CompiledCodeSet(frozenset(exact), frozenset(prefixes), _frozen(origins))
-
-
-def compile_medset(medset: MedSet, terminology: Terminology) -> CompiledMedSet:
-    """Expand classes to ingredients and value sets to RxNorm codes."""
-    members = {("ingredient", name.strip().lower()) for name in medset.ingredients}
-    members.update((RXNORM, code.strip()) for code in medset.rxnorm)
-    origins: dict[CodeKey, str] = {}
-    for name in medset.classes:
-        for ingredient in terminology.classes.get(name, ()):
-            members.add(("ingredient", ingredient))
-            origins.setdefault(("ingredient", ingredient), f"class {name}")
-    for name in medset.valuesets:
-        valueset = terminology.valuesets.get(name)
-        for code in valueset.codes.get(RXNORM, ()) if valueset is not None else ():
-            members.add((RXNORM, code))
-            origins.setdefault((RXNORM, code), f"value set {name}")
-    return CompiledMedSet(frozenset(members), _frozen(origins))
-
-
-def compile_procset(procset: ProcSet, terminology: Terminology) -> CompiledProcSet:
-    """Expand value sets to SNOMED CT and LOINC codes."""
-    codes = {(SNOMED, code.strip()) for code in procset.snomed}
-    codes.update((LOINC, code.strip()) for code in procset.loinc)
-    origins: dict[CodeKey, str] = {}
-    for name in procset.valuesets:
-        valueset = terminology.valuesets.get(name)
-        for key in (SNOMED, LOINC):
-            for code in valueset.codes.get(key, ()) if valueset is not None else ():
-                codes.add((key, code))
-                origins.setdefault((key, code), f"value set {name}")
-    return CompiledProcSet(tuple(sorted(codes)), procset.within_days, _frozen(origins))
-
-
-def _frozen(origins: dict[CodeKey, str]) -> Mapping[CodeKey, str]:
-    return MappingProxyType(origins) if origins else _NO_ORIGINS
-
-
-def lab_values(
-    view: FactView, codes: Iterable[str], days: int | None
-) -> list[tuple[str, LabValue]]:
-    """Values of the listed LOINC codes within the window, newest first."""
-    found = [
-        (code, value)
-        for code in codes
-        for value in view.facts.labs.get(code, ())
-        if in_window(value.when, view.at, days)
-    ]
-    found.sort(key=lambda pair: pair[1].when, reverse=True)
-    return found
+    def observation_codes(self) -> Iterable[str]:
+        """The LOINC codes it reads from the patient's observations (none by default)."""
+        return ()

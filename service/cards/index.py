@@ -1,8 +1,9 @@
 """The compiled, immutable index: which items can a patient's codes trigger?
 
-Per hook: an inverted index from code keys (condition code, ICD-10 prefix, ingredient, RxNorm
-code, LOINC, procedure code) to item positions, and demographic buckets (sex x age decade)
-for items without a code trigger. Lookups cost O(patient codes), not O(library size).
+Per hook: an inverted index from code keys (`index_keys`: condition code, ICD-10
+prefix, ingredient, RxNorm code, LOINC, procedure code) to item positions, and demographic
+buckets (sex x age decade) for items without a code trigger. Lookups cost O(patient codes),
+not O(library size).
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from service.cards.compiler import CompiledItem
-from service.cards.criteria import FactView, IndexKey
+from service.cards.criteria import FactView
+from service.cards.index_keys import IndexKey
+from service.cards.patient_criteria import Age, Sex
 
 _MAX_DECADE = 15
 DemographicKey = tuple[str | None, int | None]
@@ -45,7 +48,7 @@ class HookIndex:
 
 
 def _decades(compiled: CompiledItem) -> Iterable[int | None]:
-    age = compiled.item.applies.age
+    age = Age.value_of(compiled.item.applies)
     if age is None:
         return (None,)
     low = 0 if age.min is None else min(age.min // 10, _MAX_DECADE)
@@ -67,9 +70,9 @@ def build_index(compiled: Iterable[CompiledItem]) -> Mapping[str, HookIndex]:
                     keys.setdefault(key, []).append(entry.position)
             else:
                 buckets = demographic.setdefault(hook, {})
+                sex = Sex.value_of(entry.item.applies)
                 for decade in _decades(entry):
-                    bucket = (entry.item.applies.sex, decade)
-                    buckets.setdefault(bucket, []).append(entry.position)
+                    buckets.setdefault((sex, decade), []).append(entry.position)
     hooks = set(by_key) | set(demographic)
     return MappingProxyType(
         {

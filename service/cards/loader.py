@@ -11,6 +11,7 @@ from __future__ import annotations
 import gc
 import hashlib
 import os
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -21,11 +22,14 @@ from types import MappingProxyType
 import pydantic
 import yaml
 
-from service.cards import checks, frontmatter
+from service.cards import applies as applies_module
+from service.cards import checks, code_sets, frontmatter
 from service.cards import model as content_model
 from service.cards import policy as policy_module
+from service.cards import schema as schema_module
 from service.cards import sources as sources_module
 from service.cards import terminology as terminology_module
+from service.cards.applies import CRITERIA
 from service.cards.checks import ParsedItem, check_items, check_terminology
 from service.cards.frontmatter import load_yaml, parse_item
 from service.cards.issues import ContentError, Issue
@@ -173,11 +177,16 @@ def read_items(content_dir: Path) -> tuple[list[ParsedItem], list[Issue]]:
 def _cache_path(content_dir: Path, cache_dir: Path, today: date | None) -> Path:
     """The cache file of this exact library: named by a digest of every file it is read from
     (items, value sets, terminology; path, size, modification time), of the code that reads
-    and checks them and of `today` (expiry checks), so that any edit or upgrade makes a new
-    name and a stale cache is never read."""
+    and checks them (each criterion kind's module parses and checks its own key) and of
+    `today` (expiry checks), so that any edit or upgrade makes a new name and a stale cache
+    is never read."""
     digest = hashlib.sha256(f"{pydantic.VERSION}\0{today}\n".encode())
     modules = (
         content_model,
+        schema_module,
+        applies_module,
+        code_sets,
+        *(sys.modules[name] for name in sorted({kind.__module__ for kind in CRITERIA.kinds})),
         frontmatter,
         checks,
         policy_module,

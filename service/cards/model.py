@@ -1,7 +1,8 @@
 """The content model: one `ContentItem` per Markdown file (docs/content-format.md).
 
 Frozen pydantic models that refuse unknown fields: a typo in the front matter is a schema
-error reported by `content check`, never a criterion silently ignored.
+error reported by `content check`, never a criterion silently ignored. The `applies` block is
+the criterion kinds' (`applies.py`): each parses its own key.
 """
 
 from __future__ import annotations
@@ -10,29 +11,12 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, HttpUrl, field_validator
+from pydantic import BaseModel, Field, HttpUrl, field_validator
 
-from service.cards.hook_names import HOOKS as HOOKS  # re-exported: the hooks of `Hook`
-
-Hook = Literal["patient-view", "order-select", "order-sign", "encounter-start"]
-
-
-def _code_text(value: object) -> object:
-    # YAML reads unquoted 44054006 as an int; codes are strings.
-    if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    return value
-
-
-Code = Annotated[str, BeforeValidator(_code_text), Field(min_length=1, max_length=40)]
-Name = Annotated[str, Field(min_length=1, max_length=120)]
-Codes = tuple[Code, ...]
-
-
-class Frozen(BaseModel):
-    """Base of every content model: immutable, no unknown fields."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
+from service.cards.applies import AppliesBlock
+from service.cards.hook_names import HOOKS as HOOKS  # re-exported
+from service.cards.hook_names import Hook as Hook  # re-exported
+from service.cards.schema import Frozen, Name
 
 
 class Source(Frozen):
@@ -70,105 +54,6 @@ class Author(Frozen):
 class Audience(Frozen):
     professions: tuple[Name, ...] = ()
     specialties: tuple[Name, ...] = ()
-
-
-class AgeRange(Frozen):
-    min: Annotated[int, Field(ge=0, le=150)] | None = None
-    max: Annotated[int, Field(ge=0, le=150)] | None = None
-
-
-class CodeSet(Frozen):
-    """Conditions: ICD-10-CM prefixes, exact SNOMED CT codes, named value sets."""
-
-    icd10: Codes = ()
-    snomed: Codes = ()
-    valuesets: tuple[Name, ...] = ()
-
-
-class MedSet(Frozen):
-    """Medications at ingredient level, or exact RxNorm codes, or named value sets."""
-
-    ingredients: tuple[Name, ...] = ()
-    classes: tuple[Name, ...] = ()
-    rxnorm: Codes = ()
-    valuesets: tuple[Name, ...] = ()
-
-
-class ProcSet(Frozen):
-    """Procedures (SNOMED CT) or observations (LOINC) within an optional window."""
-
-    snomed: Codes = ()
-    loinc: Codes = ()
-    valuesets: tuple[Name, ...] = ()
-    within_days: Annotated[int, Field(ge=1)] | None = None
-
-
-class ConditionCriterion(Frozen):
-    any_of: CodeSet | None = None
-    none_of: CodeSet | None = None
-    # Each set must match some active condition: "type 2 diabetes AND (ASCVD, HF or CKD)".
-    all_of: tuple[CodeSet, ...] = ()
-    # True: a resolved or inactive condition counts too (a myocardial infarction years ago is
-    # still clinical ASCVD); refuted and entered-in-error ones never count.
-    ever: bool = False
-
-
-class MedicationCriterion(Frozen):
-    any_of: MedSet | None = None
-    none_of: MedSet | None = None
-    # Each set must match some medication: "an opioid AND a benzodiazepine".
-    all_of: tuple[MedSet, ...] = ()
-
-
-class FactCriterion(Frozen):
-    """Named clinical facts of the library (`facts.yaml`): some of `any_of` holds, each of
-    `all_of` holds, none of `none_of` holds."""
-
-    any_of: tuple[Name, ...] = ()
-    all_of: tuple[Name, ...] = ()
-    none_of: tuple[Name, ...] = ()
-
-    @property
-    def names(self) -> tuple[str, ...]:
-        """Every fact named, in any part."""
-        return (*self.any_of, *self.all_of, *self.none_of)
-
-
-class ProcedureCriterion(Frozen):
-    any_of: ProcSet | None = None
-    none_of: ProcSet | None = None
-
-
-class LabRule(Frozen):
-    loinc: Annotated[Codes, Field(min_length=1)]
-    op: Literal["<", "<=", ">", ">="]
-    value: float
-    within_days: Annotated[int, Field(ge=1)] | None = None
-    which: Literal["latest", "any"] = "latest"
-
-
-class LabMissingRule(Frozen):
-    loinc: Annotated[Codes, Field(min_length=1)]
-    within_days: Annotated[int, Field(ge=1)] | None = None
-
-
-class Applies(Frozen):
-    """Applicability criteria: every criterion given must hold."""
-
-    age: AgeRange | None = None
-    sex: Literal["female", "male"] | None = None
-    pregnant: bool | None = None
-    smoking: tuple[Literal["current", "former", "never"], ...] = ()
-    # current smoker, or smoked within this many days (lung screening: quit within 15 years)
-    smoked_within_days: Annotated[int, Field(ge=1)] | None = None
-    conditions: ConditionCriterion | None = None
-    medications: MedicationCriterion | None = None
-    orders: MedicationCriterion | None = None
-    labs: tuple[LabRule, ...] = ()
-    labs_missing: tuple[LabMissingRule, ...] = ()
-    procedures: ProcedureCriterion | None = None
-    facts: FactCriterion | None = None
-    fhirpath: Annotated[str, Field(min_length=1)] | None = None
 
 
 class Perspective(Frozen):
@@ -236,7 +121,7 @@ class ContentItem(Frozen):
     # has a policy; `content check` says so.
     kinds: tuple[Name, ...] = ()
     hooks: Annotated[tuple[Hook, ...], Field(min_length=1)]
-    applies: Applies
+    applies: AppliesBlock
     question: Annotated[str, Field(min_length=1, max_length=500)]
     credit: Credit
     case: Case | None = None
@@ -255,7 +140,7 @@ class FactDefinition(Frozen):
 
     title: Annotated[str, Field(min_length=1, max_length=200)]
     note: Annotated[str, Field(min_length=1, max_length=1000)] | None = None
-    any: Annotated[tuple[Applies, ...], Field(min_length=1)]
+    any: Annotated[tuple[AppliesBlock, ...], Field(min_length=1)]
 
 
 class Kind(Frozen):

@@ -18,10 +18,11 @@ from pydantic import ValidationError
 
 from service.cards.checks import ParsedItem, check_codes, check_references
 from service.cards.compiler import compile_applies
-from service.cards.fact_criteria import CompiledFact, CompiledPolicy
+from service.cards.criteria import Applies
+from service.cards.fact_criteria import CompiledFact, CompiledPolicy, Facts
 from service.cards.frontmatter import LineMap, load_yaml
 from service.cards.issues import Issue
-from service.cards.model import Applies, Policy
+from service.cards.model import Policy
 from service.cards.terminology import Terminology
 
 FACTS_FILE = "facts.yaml"
@@ -119,7 +120,8 @@ def check_policy(policy: Policy, where: PolicySource, terminology: Terminology) 
 
 
 def _fact_names(applies: Applies) -> tuple[str, ...]:
-    return () if applies.facts is None else applies.facts.names
+    block = Facts.value_of(applies)
+    return () if block is None else block.names
 
 
 def compile_policy(policy: Policy, terminology: Terminology) -> CompiledPolicy:
@@ -202,7 +204,7 @@ def check_item_policy(parsed: Sequence[ParsedItem], policy: Policy) -> list[Issu
 
 
 def _self_excluded(entry: ParsedItem, policy: Policy) -> Iterator[Issue]:
-    block = entry.item.applies.facts
+    block = Facts.value_of(entry.item.applies)
     if block is None:
         return
     for kind in entry.item.kinds:

@@ -21,7 +21,8 @@ from pydantic import Field, HttpUrl, ValidationError
 from service.cards.checks import ParsedItem
 from service.cards.frontmatter import LineMap, compose_yaml, load_yaml
 from service.cards.issues import Issue, Severity
-from service.cards.model import ContentItem, Frozen, Name, Source
+from service.cards.model import ContentItem, Source
+from service.cards.schema import Frozen, Name
 
 SOURCES_FILE = "sources.yaml"
 # A yearly source (the ADA Standards, the GOLD report) is due a new edition a year after the

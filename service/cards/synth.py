@@ -58,7 +58,7 @@ RARE_INGREDIENTS: tuple[tuple[str, str], ...] = tuple(
     (str(9100000 + n), f"synthetine-{n}") for n in range(400)
 )
 LABS = ("4548-4", "2093-3", "18262-6", "2160-0", "33914-3", "8480-6")
-HOOKS = ("patient-view", "order-select", "order-sign")
+HOOKS = ("patient-view", "order-select", "order-sign")  # the hooks synthetic items favour
 
 
 def _rare_snomed(rng: random.Random) -> str:
