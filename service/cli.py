@@ -47,11 +47,74 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _doctor(args: argparse.Namespace) -> int:
+    del args
+    import asyncio
+
+    from pydantic import ValidationError
+
+    from service.doctor import diagnose, render_report
+    from service.settings import Settings, settings_problems
+
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        print(f"FAIL  configuration: {settings_problems(exc)}")
+        return 1
+    findings = asyncio.run(diagnose(settings))
+    print(render_report(findings))
+    return 1 if any(finding.failed for finding in findings) else 0
+
+
+SIMULATOR = "ehr_simulator.cli"  # its own package: loaded by name, only when the demo runs
+
+
+def register_demo(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add `bedside demo`; the simulator it runs is imported only when the command runs."""
+    from pathlib import Path
+
+    demo = commands.add_parser(
+        "demo", help="run Bedside and a simulated EHR on loopback (synthetic patients)"
+    )
+    demo.add_argument("--port", type=int, default=8000, help="Bedside's port (default 8000)")
+    demo.add_argument(
+        "--ehr-port", type=int, default=8001, help="the EHR simulator's port (default 8001)"
+    )
+    demo.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="keep the demo database here (default: a temporary directory)",
+    )
+    demo.add_argument(
+        "--client-auth",
+        choices=["client_secret_basic", "private_key_jwt"],
+        default="private_key_jwt",
+        help="how Bedside authenticates to the EHR",
+    )
+    demo.set_defaults(handler=_demo)
+
+
+def _demo(args: argparse.Namespace) -> int:
+    import importlib
+
+    try:
+        simulator = importlib.import_module(SIMULATOR)
+    except ModuleNotFoundError as exc:
+        if exc.name not in {SIMULATOR, SIMULATOR.partition(".")[0]}:
+            raise  # the simulator is there but lacks a dependency: show it
+        print(f"bedside demo: the EHR simulator ({exc.name}) is not installed", file=sys.stderr)
+        return 1
+    run_demo: Callable[..., int] = simulator.run_demo
+    return run_demo(
+        port=args.port, ehr_port=args.ehr_port, data_dir=args.data_dir, client_auth=args.client_auth
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     from service.cards.cli import register as register_content
     from service.credit.cli import register as register_credit
     from service.ehr.cli import register as register_ehr
-    from service.sim.cli import register as register_demo
 
     parser = argparse.ArgumentParser(prog="bedside", description="Point-of-care CME in the EHR.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -60,6 +123,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
     serve.set_defaults(handler=_serve)
+    doctor = commands.add_parser("doctor", help="check configuration, database, content, EHRs")
+    doctor.set_defaults(handler=_doctor)
     for register in (register_ehr, register_content, register_credit, register_demo):
         register(commands)
     return parser

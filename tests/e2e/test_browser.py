@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from service.sim.demo import Demo, build_demo, serve_demo
+from ehr_simulator.demo import Demo, build_demo, serve_demo
 from tests.conftest import IN_CI
 
 pytestmark = pytest.mark.browser

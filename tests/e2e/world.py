@@ -12,11 +12,12 @@ from urllib.parse import parse_qs, urljoin, urlsplit
 import httpx
 from fastapi import FastAPI
 
+from ehr_simulator.app import create_sim_app
+from ehr_simulator.registration import register_simulator
+from ehr_simulator.state import ClientAuth, SimConfig, SimState
 from service.app import create_app
 from service.runtime import Runtime
 from service.settings import Settings
-from service.sim.app import ClientAuth, SimConfig, SimState, create_sim_app
-from service.sim.registration import register_simulator
 
 EHR_URL = "https://ehr.test"
 
@@ -135,7 +136,7 @@ async def sign_in(
     world: World, app_context: str | None = None, practitioner: str | None = None
 ) -> httpx.Response:
     """EHR launch -> authorize -> callback; returns the callback's response."""
-    from service.sim.app import register_launch
+    from ehr_simulator.state import register_launch
 
     patient = world.config.patients.patients()[0]["id"]
     launch = register_launch(

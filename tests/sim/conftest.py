@@ -9,7 +9,8 @@ import pytest
 from fastapi import FastAPI
 from joserfc.jwk import ECKey
 
-from service.sim.app import SimConfig, create_sim_app, new_key
+from ehr_simulator.app import create_sim_app
+from ehr_simulator.state import SimConfig, new_key
 
 BEDSIDE = "https://bedside.test"
 EHR = "https://ehr.test"

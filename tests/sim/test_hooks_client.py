@@ -5,8 +5,8 @@ from __future__ import annotations
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
-from service.sim.app import SimConfig, SimState, new_key
-from service.sim.hooks_client import draft_oxycodone, hook_jwt, prefetch
+from ehr_simulator.hooks_client import draft_oxycodone, hook_jwt, prefetch
+from ehr_simulator.state import SimConfig, SimState, new_key
 
 
 def test_hook_jwt_is_es384_for_the_service_url() -> None:

@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from joserfc import jwt
 from joserfc.jwk import ECKey, KeySet
 
-from service.sim.app import register_launch
+from ehr_simulator.state import register_launch
 from smart_app.oauth import pkce_pair
 from tests.sim.conftest import BEDSIDE, EHR
 
@@ -153,7 +153,7 @@ async def test_token_refuses_bad_client_assertions(
 async def test_token_refuses_a_replayed_assertion_or_foreign_key(
     ehr: httpx.AsyncClient, sim_app: FastAPI, bedside_key: ECKey
 ) -> None:
-    from service.sim.app import new_key
+    from ehr_simulator.state import new_key
 
     verifier, challenge = pkce_pair()
     assertion = _assertion(bedside_key)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from service.sim.app import register_launch
+from ehr_simulator.state import register_launch
 from tests.e2e.world import World, query_of
 
 

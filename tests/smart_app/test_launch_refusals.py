@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from service.sim.app import register_launch
+from ehr_simulator.state import register_launch
 from tests.e2e.world import World, card_context, learner_of, practitioner_id, query_of, sign_in
 
 BASE = "https://bedside.test"
@@ -126,7 +126,7 @@ async def test_unsigned_id_token_is_refused(basic_world: World) -> None:
 
 
 async def test_id_token_signed_by_another_key_is_refused(basic_world: World) -> None:
-    from service.sim.app import new_key
+    from ehr_simulator.state import new_key
 
     basic_world.sim_state.id_token_key = new_key()  # not in the EHR's published key set
     response = await sign_in(basic_world)

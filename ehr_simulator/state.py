@@ -1,8 +1,7 @@
-"""The EHR simulator: a small FastAPI app playing an EHR for demos and end-to-end tests.
+"""The simulator's configuration and in-memory state, shared by its routers.
 
-It is a SMART authorization server (discovery, authorize, token, JWKS), a read-only FHIR
-server over bundled Synthea patients, and a CDS Hooks client with a page that fires hooks at
-Bedside and renders the returned cards with working SMART links. Never for production.
+Kept apart from `app.py` (which assembles the routers) so that the routers import these
+names without importing the app back.
 """
 
 from __future__ import annotations
@@ -11,11 +10,9 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-import httpx
-from fastapi import FastAPI
 from joserfc.jwk import ECKey
 
-from service.sim.data import PatientStore
+from ehr_simulator.data import PatientStore
 
 ClientAuth = Literal["client_secret_basic", "private_key_jwt"]
 
@@ -62,25 +59,10 @@ class SimState:
 
 
 def new_key() -> ECKey:
+    """A fresh ES384 signing key with a kid (the simulator's, or a test's)."""
     key = ECKey.generate_key("P-384", parameters={"alg": "ES384", "use": "sig"}, private=True)
     key.ensure_kid()
     return key
-
-
-def create_sim_app(config: SimConfig, http: httpx.AsyncClient | None = None) -> FastAPI:
-    """The simulator app. `http` reaches Bedside (its JWKS and CDS services); tests pass a
-    client routed in-process."""
-    from service.sim.ehr import router as ehr_router
-    from service.sim.fhir import router as fhir_router
-    from service.sim.smart import router as smart_router
-
-    app = FastAPI(title="Bedside EHR simulator", docs_url=None, redoc_url=None, openapi_url=None)
-    app.state.config = config
-    app.state.sim = SimState(key=new_key())
-    app.state.http = http or httpx.AsyncClient(timeout=10.0, follow_redirects=False)
-    for router in (smart_router, fhir_router, ehr_router):
-        app.include_router(router)
-    return app
 
 
 def register_launch(

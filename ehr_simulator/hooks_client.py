@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 from joserfc import jwt
 
-from service.sim.app import SimConfig, SimState
+from ehr_simulator.state import SimConfig, SimState
 
 OXYCODONE = {
     "system": "http://www.nlm.nih.gov/research/umls/rxnorm",

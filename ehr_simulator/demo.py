@@ -15,10 +15,11 @@ from pathlib import Path
 import uvicorn
 from fastapi import FastAPI
 
+from ehr_simulator.app import create_sim_app
+from ehr_simulator.registration import register_simulator
+from ehr_simulator.state import ClientAuth, SimConfig
 from service.app import create_app
 from service.settings import Settings
-from service.sim.app import ClientAuth, SimConfig, create_sim_app
-from service.sim.registration import register_simulator
 
 log = logging.getLogger("bedside.demo")
 HOST = "127.0.0.1"

@@ -11,9 +11,9 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from service.sim.app import SimConfig, SimState, register_launch
-from service.sim.data import patient_name
-from service.sim.hooks_client import HookError, call_hook, draft_oxycodone
+from ehr_simulator.data import patient_name
+from ehr_simulator.hooks_client import HookError, call_hook, draft_oxycodone
+from ehr_simulator.state import SimConfig, SimState, register_launch
 
 router = APIRouter()
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))

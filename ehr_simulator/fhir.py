@@ -8,8 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse, Response
 
-from service.sim.app import SimConfig, SimState
-from service.sim.data import searchset
+from ehr_simulator.data import searchset
+from ehr_simulator.state import SimConfig, SimState
 
 router = APIRouter(prefix="/fhir")
 FHIR_JSON = "application/fhir+json"
