@@ -7,10 +7,14 @@ most one claim whatever the key; an entry at most one reversal.
 How a claim stays exactly-once: one query reads the cycle and the learner's idempotency key
 and locks the learner's profile row (serialising the learner's claims, so that the ledger
 facts read next are complete and caps hold); a retry of a committed claim is answered from
-its key there. The insert is
+its key there. That query is the claim's only read of the cycle: it also answers "not
+yours" (404, before any key is looked at), so a caller need not read the cycle first. The
+insert is
 `INSERT ... ON CONFLICT DO NOTHING` against the ledger's unique constraints, which are the
 real guarantee: when it inserts nothing, or when the engine refuses, the request already on
-record (the same key, else the cycle's claim) answers instead, or 422 for a reused key.
+record (the same key, else the cycle's claim) answers instead, or 422 for a reused key. The
+claim's outbox row holds the `earned` event's facts (`outbox.cycle_event`); its xAPI
+statement is rendered when it is pushed or exported.
 """
 
 from __future__ import annotations
@@ -27,7 +31,6 @@ from service.credit import audit, ledger, outbox
 from service.credit.cycles import cycle_facts
 from service.credit.engine import ClaimDecision, evaluate_claim
 from service.credit.errors import ClaimRefused
-from service.credit.exports.xapi import credit_result
 from service.credit.models import (
     AuditEvent,
     LearnerProfile,
@@ -35,6 +38,7 @@ from service.credit.models import (
     LedgerEntry,
     XapiOutboxItem,
 )
+from service.credit.records import entry_view
 from service.credit.rules import CreditRules
 from service.credit.schemas import ClaimResult, LedgerEntryView
 from service.db.engine import Write, bound_insert, bound_values, write_together
@@ -56,30 +60,6 @@ def default_idempotency_key(cycle_id: uuid.UUID) -> str:
     return f"cycle:{cycle_id}"
 
 
-def entry_view(entry: LedgerEntry, rules: CreditRules) -> LedgerEntryView:
-    """The API view of a ledger entry."""
-    try:
-        label = rules.credit_type(entry.credit_type).label
-    except KeyError:  # a type since removed from the rules: the id is still meaningful
-        label = entry.credit_type
-    return LedgerEntryView(
-        id=entry.id,
-        kind=entry.kind,
-        cycle_id=entry.claim_cycle_id,
-        reverses_id=entry.reverses_id,
-        credit_type=entry.credit_type,
-        credit_label=label,
-        amount=entry.amount,
-        activity_id=entry.activity_id,
-        activity_title=entry.activity_title,
-        item_id=entry.item_id,
-        topic=entry.topic,
-        earned_on=entry.earned_at.date(),
-        created_at=entry.created_at,
-        reason=entry.reason,
-    )
-
-
 def _replayed(stored: ledger.StoredRequest, print_: str) -> ClaimResult:
     """The stored response for a retry; 422 when the key served a different request."""
     if stored.fingerprint != print_ or stored.kind != "claim":
@@ -98,15 +78,17 @@ async def _claimable(
     session: AsyncSession, learner_key: str, cycle_id: uuid.UUID, key: str, print_: str
 ) -> tuple[LearningCycle, LearnerProfile | None] | ClaimResult:
     """The learner's cycle and profile (its row now locked), or the stored answer when the
-    key was used already (one query). NotFound for an unknown id or another learner's
-    cycle, after the key is checked."""
+    key was used already (one query). NotFound for another learner's cycle whatever the key,
+    and for an unknown id the key never claimed."""
     found = await ledger.claim_context(session, learner_key, cycle_id, key)
     cycle = found.cycle
+    if cycle is not None and cycle.learner != learner_key:
+        raise NotFound("learning cycle not found")
     if found.stored is not None:
         return _replayed(found.stored, print_)
     if cycle is None and (replayed := await _replay(session, learner_key, key, print_)):
         return replayed  # a stored claim of a cycle since pruned
-    if cycle is None or cycle.learner != learner_key:
+    if cycle is None:
         raise NotFound("learning cycle not found")
     return cycle, found.profile
 
@@ -188,16 +170,10 @@ def _claim_writes(cycle: LearningCycle, entry: LedgerEntry, now: datetime) -> li
         subject=str(entry.id),
         details={"cycle": str(cycle.id), "credit_type": entry.credit_type, "amount": entry.amount},
     )
+    credit = outbox.credit_result(entry.credit_type, entry.amount, entry.activity_id)
     outbox_row = outbox.row(
         learner=cycle.learner,
-        event={
-            "verb": "earned",
-            "item_id": cycle.item_id,
-            "title": cycle.title,
-            "item_type": cycle.item_type,
-            "cycle_id": str(cycle.id),
-            "result": credit_result(entry.credit_type, entry.amount, entry.activity_id),
-        },
+        event=outbox.cycle_event(cycle, "earned", credit),
         event_id=outbox.statement_id(cycle.learner, "earned", str(entry.id)),
         at=now,
     )

@@ -88,21 +88,6 @@ async def _insert_cycle(session: AsyncSession, row: LearningCycle) -> bool:
     return True
 
 
-def _event(
-    row: LearningCycle, verb: str, result: dict[str, object] | None = None
-) -> dict[str, object]:
-    event: dict[str, object] = {
-        "verb": verb,
-        "item_id": row.item_id,
-        "title": row.title,
-        "item_type": row.item_type,
-        "cycle_id": str(row.id),
-    }
-    if result:
-        event["result"] = result
-    return event
-
-
 async def start_cycle(
     session: AsyncSession,
     *,
@@ -133,7 +118,7 @@ async def start_cycle(
     await outbox.enqueue(
         session,
         learner=learner_key,
-        event=_event(row, "launched"),
+        event=outbox.cycle_event(row, "launched"),
         event_id=outbox.statement_id(learner_key, "launched", str(row.id)),
         at=now,
     )
@@ -198,13 +183,10 @@ async def _settle_status(
     if not complete or row.completed_at is not None:
         return
     row.completed_at = now
-    result: dict[str, object] = {"completion": True}
-    if row.case_score is not None:
-        result |= {"success": True, "score": {"scaled": row.case_score}}
     await outbox.enqueue(
         session,
         learner=row.learner,
-        event=_event(row, "completed", result),
+        event=outbox.cycle_event(row, "completed", outbox.completion_result(row.case_score)),
         event_id=outbox.statement_id(row.learner, "completed", str(row.id)),
         at=now,
     )
@@ -230,7 +212,11 @@ async def update_cycle(
     if row.case_passed is None and row.case_score is not None:
         row.case_passed = case_passed(cycle_facts(row), rules)
     await outbox.enqueue(
-        session, learner=learner_key, event=_event(row, "answered"), event_id=uuid.uuid4(), at=now
+        session,
+        learner=learner_key,
+        event=outbox.cycle_event(row, "answered"),
+        event_id=uuid.uuid4(),
+        at=now,
     )
     await _settle_status(session, row, rules, now)
     await session.flush()

@@ -26,29 +26,31 @@ from service.credit.models import LearnerProfile, LearningCycle, LedgerEntry
 _LEDGER = cast(Table, LedgerEntry.__table__)  # a mapped class's table is a Table
 
 
+def _locked_profile(lock: bool) -> type[LearnerProfile]:
+    """The learner's profile as a CTE, its row locked FOR UPDATE with `lock` on PostgreSQL (a
+    CTE: FOR UPDATE cannot apply to the nullable side of an outer join). SQLite has one
+    writer and no row locks."""
+    profile = select(LearnerProfile).where(LearnerProfile.learner == bindparam("learner"))
+    return aliased(LearnerProfile, (profile.with_for_update() if lock else profile).cte("profile"))
+
+
+_KEY_MATCHES = and_(
+    LedgerEntry.learner == bindparam("learner"), LedgerEntry.idempotency_key == bindparam("key")
+)
+
+
 def claim_context_query(
     *, lock: bool = True
 ) -> Select[LearningCycle, str, str, dict[str, object], LearnerProfile]:
     """A cycle, what the learner's idempotency key already produced, and the learner's
-    profile, in one query; with `lock`, the profile row is locked FOR UPDATE on PostgreSQL
-    (a CTE: FOR UPDATE cannot apply to the nullable side of an outer join). SQLite has one
-    writer and no row locks."""
-    profile = select(LearnerProfile).where(LearnerProfile.learner == bindparam("learner"))
-    learner = aliased(
-        LearnerProfile, (profile.with_for_update() if lock else profile).cte("profile")
-    )
+    profile (its row locked with `lock`), in one query; no row when the cycle is unknown."""
+    learner = _locked_profile(lock)
     return (
         select(
             LearningCycle, LedgerEntry.kind, LedgerEntry.fingerprint, LedgerEntry.response, learner
         )
         .select_from(LearningCycle)
-        .outerjoin(
-            LedgerEntry,
-            and_(
-                LedgerEntry.learner == bindparam("learner"),
-                LedgerEntry.idempotency_key == bindparam("key"),
-            ),
-        )
+        .outerjoin(LedgerEntry, _KEY_MATCHES)
         .outerjoin(learner, true())
         .where(LearningCycle.id == bindparam("cycle_id"))
     )
@@ -108,8 +110,15 @@ class ClaimContext:
     profile: LearnerProfile | None
 
 
+def _stored(kind: str | None, print_: str, response: dict[str, object]) -> StoredRequest | None:
+    return None if kind is None else StoredRequest(kind, print_, response)
+
+
 async def claim_context(
-    session: AsyncSession, learner: str, cycle_id: uuid.UUID, key: str
+    session: AsyncSession,
+    learner: str,
+    cycle_id: uuid.UUID,
+    key: str,
 ) -> ClaimContext:
     """One query: the cycle, the key's stored answer, and the learner's profile, whose row it
     locks for the transaction when the cycle exists. The lock serialises one learner's claims
@@ -121,8 +130,7 @@ async def claim_context(
     if row is None:
         return ClaimContext(None, None, None)
     cycle, kind, print_, response, profile = row
-    stored = None if kind is None else StoredRequest(kind, print_, response)
-    return ClaimContext(cycle, stored, profile)
+    return ClaimContext(cycle, _stored(kind, print_, response), profile)
 
 
 async def claim_response(session: AsyncSession, cycle_id: uuid.UUID) -> dict[str, object] | None:

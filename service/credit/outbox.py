@@ -7,11 +7,16 @@ a time trips no per-read timeout); running out of it is a failed push like any o
 PostgreSQL the due batch is locked `FOR UPDATE SKIP LOCKED` until the push's transaction ends,
 so workers pushing at the same time never POST the same rows. The LRS is an injectable
 `httpx.AsyncClient`, so tests use `httpx.MockTransport`.
+
+The outbox owns its event format (`cycle_event`, `completion_result`, `credit_result`): the
+facts of a learning event (verb, item, cycle and, for a completion or a claim, the
+statement's `result`). Writers record events; the xAPI renderer
+(`service/credit/exports/xapi.py`) turns them into statements when they are pushed or
+exported. Rows already stored render as they always did, so the format only ever gains keys.
 """
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,13 +28,54 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.credit.exports.xapi import XAPI_VERSION, build_statement
-from service.credit.models import XapiOutboxItem
+from service.credit.models import LearningCycle, XapiOutboxItem
+from service.outbound import OutboundError, fetch
 
 _NAMESPACE = uuid.UUID("4f0f8a52-6a0e-4c47-9a77-5b0d3f0c1e21")
 _VERB_ORDER = {"launched": 0, "answered": 1, "completed": 2, "earned": 3}
 MAX_BACKOFF = timedelta(hours=6)
 BASE_BACKOFF = timedelta(seconds=30)
 PUSH_DEADLINE_SECONDS = 30.0  # one batch's POST, connect to last byte; read at call time
+MAX_ANSWER_BYTES = 1024 * 1024  # the LRS answers with the statement ids
+
+
+# The `result` extension of an `earned` event: the credit type, amount and activity
+CREDIT_EXTENSION = "https://w3id.org/bedside/xapi/credit"
+
+
+def cycle_event(
+    cycle: LearningCycle, verb: str, result: dict[str, object] | None = None
+) -> dict[str, object]:
+    """A learning event about a cycle: the verb, the item and the cycle (and a `result`)."""
+    event: dict[str, object] = {
+        "verb": verb,
+        "item_id": cycle.item_id,
+        "title": cycle.title,
+        "item_type": cycle.item_type,
+        "cycle_id": str(cycle.id),
+    }
+    if result:
+        event["result"] = result
+    return event
+
+
+def completion_result(score: float | None) -> dict[str, object]:
+    """The `result` of a `completed` event: completion, and a case's scaled score."""
+    result: dict[str, object] = {"completion": True}
+    if score is not None:
+        result |= {"success": True, "score": {"scaled": score}}
+    return result
+
+
+def credit_result(credit_type: str, amount: float, activity_id: str) -> dict[str, object]:
+    """The `result` of an `earned` event: completion and the credit as an extension."""
+    return {
+        "completion": True,
+        "success": True,
+        "extensions": {
+            CREDIT_EXTENSION: {"creditType": credit_type, "amount": amount, "activity": activity_id}
+        },
+    }
 
 
 def statement_id(*parts: str) -> uuid.UUID:
@@ -69,17 +115,7 @@ async def enqueue(
     await session.flush()
 
 
-async def learner_events(session: AsyncSession, learner: str) -> list[dict[str, object]]:
-    """All events of a learner, oldest first (pushed or not)."""
-    query = (
-        select(XapiOutboxItem)
-        .where(XapiOutboxItem.learner == learner)
-        .order_by(XapiOutboxItem.created_at, XapiOutboxItem.id)
-    )
-    return [row.event for row in _in_learning_order((await session.scalars(query)).all())]
-
-
-def _in_learning_order(rows: Sequence[XapiOutboxItem]) -> list[XapiOutboxItem]:
+def in_learning_order(rows: Sequence[XapiOutboxItem]) -> list[XapiOutboxItem]:
     """Events of one moment (e.g. a claim right after completion) keep the learning order."""
     return sorted(rows, key=lambda r: (r.created_at, _VERB_ORDER.get(str(r.event["verb"]), 9)))
 
@@ -109,7 +145,7 @@ async def _due(session: AsyncSession, now: datetime, limit: int) -> list[XapiOut
         # (PostgreSQL; SQLite has one writer and ignores it).
         .with_for_update(skip_locked=True)
     )
-    return _in_learning_order((await session.scalars(query)).all())
+    return in_learning_order((await session.scalars(query)).all())
 
 
 async def push_due(
@@ -146,18 +182,24 @@ async def _post_statements(
 ) -> str | None:
     """POST one batch under the push deadline: None when delivered, else why not."""
     try:
-        async with asyncio.timeout(PUSH_DEADLINE_SECONDS):
-            response = await http.post(
-                lrs_url.rstrip("/") + "/statements",
-                json=statements,
-                auth=auth or httpx.USE_CLIENT_DEFAULT,
-                headers={"X-Experience-API-Version": XAPI_VERSION},
-            )
-    except httpx.HTTPError as exc:
-        return f"LRS unreachable: {type(exc).__name__}"
-    except TimeoutError:
-        return f"LRS unreachable: no answer within {PUSH_DEADLINE_SECONDS:g} s"
-    # 409: the LRS already holds these statement ids (an earlier push got through).
-    if response.status_code not in (200, 204, 409):
-        return f"LRS answered HTTP {response.status_code}"
+        await fetch(
+            http,
+            "POST",
+            lrs_url.rstrip("/") + "/statements",
+            json=statements,
+            auth=auth,
+            headers={"X-Experience-API-Version": XAPI_VERSION},
+            deadline=PUSH_DEADLINE_SECONDS,
+            max_bytes=MAX_ANSWER_BYTES,
+            # 409: the LRS already holds these statement ids (an earlier push got through).
+            accept=(200, 204, 409),
+        )
+    except OutboundError as exc:
+        if exc.reason == "deadline":
+            return f"LRS unreachable: no answer within {PUSH_DEADLINE_SECONDS:g} s"
+        if exc.reason == "unreachable":
+            return f"LRS unreachable: {exc.detail}"
+        if exc.status is not None and exc.reason.startswith("status_"):
+            return f"LRS answered HTTP {exc.status}"
+        return f"LRS answer unusable: {exc.reason}"
     return None

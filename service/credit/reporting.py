@@ -1,23 +1,15 @@
-"""Admin reporting from the database: the PARS learner file and the annual aggregate."""
+"""Admin reporting: the PARS learner file and the annual aggregate of a year, read through
+`records` and rendered by `exports/pars.py` (audited)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.credit import audit
-from service.credit.exports.pars import (
-    ReportEntry,
-    ReportLearner,
-    completion_rows,
-    summary_csv,
-    summary_rows,
-    to_tsv,
-)
-from service.credit.models import LearnerProfile, LedgerEntry
+from service.credit import audit, records
+from service.credit.exports.pars import completion_rows, summary_csv, summary_rows, to_tsv
 from service.credit.rules import CreditRules
 
 
@@ -35,48 +27,12 @@ class AnnualReport:
         return to_tsv(self.completions) if fmt == "pars" else summary_csv(self.summary)
 
 
-async def _period_entries(session: AsyncSession, year: int) -> list[ReportEntry]:
-    start, end = datetime(year, 1, 1, tzinfo=UTC), datetime(year + 1, 1, 1, tzinfo=UTC)
-    reversed_ids = select(LedgerEntry.reverses_id).where(LedgerEntry.reverses_id.is_not(None))
-    query = select(LedgerEntry).where(
-        LedgerEntry.kind == "claim",
-        LedgerEntry.earned_at >= start,
-        LedgerEntry.earned_at < end,
-        LedgerEntry.id.not_in(reversed_ids),
-    )
-    return [
-        ReportEntry(
-            e.learner, e.credit_type, e.amount, e.activity_id, e.activity_title, e.earned_at.date()
-        )
-        for e in (await session.scalars(query)).all()
-    ]
-
-
-async def _learners(session: AsyncSession, keys: set[str]) -> dict[str, ReportLearner]:
-    if not keys:
-        return {}
-    rows = await session.scalars(select(LearnerProfile).where(LearnerProfile.learner.in_(keys)))
-    return {
-        p.learner: ReportLearner(
-            learner=p.learner,
-            name=p.name or "",
-            board_ids=list(p.board_ids),
-            state_licenses=list(p.state_licenses),
-            npi=p.npi,
-            birth_month=p.birth_month,
-            birth_day=p.birth_day,
-            consent=p.consent_to_report,
-        )
-        for p in rows.all()
-    }
-
-
 async def annual_report(
     session: AsyncSession, year: int, rules: CreditRules, *, actor: str, now: datetime
 ) -> AnnualReport:
     """Build the year's report (audited: who asked, for which period, how many rows)."""
-    entries = await _period_entries(session, year)
-    learners = await _learners(session, {e.learner for e in entries})
+    entries = await records.period_claims(session, year)
+    learners = await records.report_learners(session, {e.learner for e in entries})
     report = AnnualReport(
         year,
         len({e.learner for e in entries}),

@@ -12,17 +12,27 @@ The learner-facing cycle, claim and export endpoints are mounted by the SMART ap
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from service.credit.claims import reverse_entry
 from service.credit.credentials import verify_credential
+from service.credit.rules import CreditRules
 from service.credit.schemas import CredentialReport, LedgerEntryView
 from service.db.base import utcnow
-from service.deps import AdminDep, RuntimeDep, SessionDep
+from service.deps import AdminDep, SessionDep, SigningKeysDep, component
 
 router = APIRouter()
+
+
+async def get_credit_rules(request: Request) -> CreditRules:
+    rules: CreditRules = component(request, "credit_rules")
+    return rules
+
+
+CreditRulesDep = Annotated[CreditRules, Depends(get_credit_rules)]
 
 
 class VerifyRequest(BaseModel):
@@ -38,9 +48,9 @@ class ReverseRequest(BaseModel):
 
 
 @router.post("/api/credentials/verify", tags=["credentials"])
-async def verify(body: VerifyRequest, runtime: RuntimeDep) -> CredentialReport:
+async def verify(body: VerifyRequest, keys: SigningKeysDep) -> CredentialReport:
     """Verify an Open Badge or transcript credential issued by this deployment."""
-    return verify_credential(body.credential, runtime.signing_keys.public_jwks())
+    return verify_credential(body.credential, keys.public_jwks())
 
 
 @router.post("/admin/credit/entries/{entry_id}/reverse", tags=["admin"])
@@ -48,7 +58,7 @@ async def reverse(
     entry_id: uuid.UUID,
     body: ReverseRequest,
     _admin: AdminDep,
-    runtime: RuntimeDep,
+    rules: CreditRulesDep,
     session: SessionDep,
 ) -> LedgerEntryView:
     """Reverse a claim with a reason; the reversal is a new ledger entry."""
@@ -57,6 +67,6 @@ async def reverse(
         entry_id,
         reason=body.reason,
         actor="admin",
-        rules=runtime.credit_rules,
+        rules=rules,
         now=utcnow(),
     )

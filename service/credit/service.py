@@ -29,7 +29,8 @@ Ledger
 - `list_entries(session, learner_key, rules) -> list[LedgerEntryView]`
 - `transcript(session, learner_key, rules) -> TranscriptView`
 
-Outputs (see service/credit/exports and service/credit/credentials.py)
+Outputs (service/credit/outputs.py and credentials.py: read through records.py, rendered by
+the pure renderers of service/credit/exports)
 - `certificate_pdf(session, learner_key, rules, *, entry_id=None, year=None, now=None) -> bytes`
 - `export_csv(session, learner_key, rules) -> str`
 - `xapi_statements(session, learner_key, *, public_url) -> list[dict]`
@@ -41,7 +42,7 @@ Outputs (see service/credit/exports and service/credit/credentials.py)
 
 from __future__ import annotations
 
-from service.credit.claims import claim, default_idempotency_key, entry_view, reverse_entry
+from service.credit.claims import claim, default_idempotency_key, reverse_entry
 from service.credit.credentials import (
     open_badge_credential,
     transcript_credential,
@@ -49,8 +50,9 @@ from service.credit.credentials import (
 )
 from service.credit.cycles import get_cycle, list_cycles, start_cycle, update_cycle
 from service.credit.errors import ClaimRefused
-from service.credit.exports.learner import certificate_pdf, export_csv, xapi_statements
+from service.credit.outputs import certificate_pdf, export_csv, xapi_statements
 from service.credit.profiles import get_profile, update_profile
+from service.credit.records import entry_view, list_entries
 from service.credit.schemas import (
     ClaimResult,
     CredentialReport,
@@ -62,7 +64,7 @@ from service.credit.schemas import (
     ProfileUpdate,
     TranscriptView,
 )
-from service.credit.transcript import list_entries, transcript
+from service.credit.transcript import transcript
 
 __all__ = [
     "ClaimRefused",

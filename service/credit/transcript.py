@@ -6,18 +6,9 @@ from collections import defaultdict
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.credit import ledger
-from service.credit.claims import entry_view
-from service.credit.profiles import load_profile
+from service.credit import records
 from service.credit.rules import CreditRules
 from service.credit.schemas import LedgerEntryView, TranscriptTotal, TranscriptView
-
-
-async def list_entries(
-    session: AsyncSession, learner_key: str, rules: CreditRules
-) -> list[LedgerEntryView]:
-    """The learner's ledger entries, oldest first (claims and reversals)."""
-    return [entry_view(e, rules) for e in await ledger.entries(session, learner_key)]
 
 
 def _round(value: float) -> float:
@@ -44,13 +35,13 @@ def _sum_by(rows: list[TranscriptTotal], key: str) -> dict[str, float]:
 
 async def transcript(session: AsyncSession, learner_key: str, rules: CreditRules) -> TranscriptView:
     """The learner's transcript: totals by year, credit type and activity, and the entries."""
-    entries = await list_entries(session, learner_key, rules)
-    profile = await load_profile(session, learner_key)
+    entries = await records.list_entries(session, learner_key, rules)
+    person = await records.participant(session, learner_key)
     rows = totals(entries)
     return TranscriptView(
         learner_key=learner_key,
-        name=profile.name if profile else None,
-        profession=profile.profession if profile else None,
+        name=person.name,
+        profession=person.profession,
         provider=rules.provider.name,
         totals=rows,
         by_year=_sum_by(rows, "year"),

@@ -16,11 +16,12 @@ from sqlalchemy import event, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from service.credit import audit, outbox
+from service.credit import audit, outbox, records
 from service.credit import service as credit
 from service.credit.models import AuditEvent, LearningCycle, LedgerEntry, XapiOutboxItem
 from service.credit.rules import CreditRules
 from service.db.engine import make_engine, make_sessionmaker, transaction
+from service.errors import NotFound
 from tests.credit.factories import NOW, ready_cycle
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -69,6 +70,43 @@ async def test_a_claim_sends_four_statements_on_postgresql_and_six_on_sqlite(
         await engine.dispose()
 
 
+async def test_a_claim_reads_its_cycle_once(database_url: str, rules: CreditRules) -> None:
+    """The claim's first query reads the cycle, the key and the profile (locking the profile
+    on PostgreSQL): the caller (the SMART app's claim endpoint) does not read the cycle first,
+    and nothing reads it again."""
+    engine = make_engine(database_url)
+    sessions = make_sessionmaker(engine)
+    try:
+        cycle_id = await ready_cycle(sessions, LEARNER)
+        with _statements(engine) as sent:
+            async with transaction(sessions) as session:
+                result = await credit.claim(
+                    session, LEARNER, cycle_id, idempotency_key="k1", rules=rules, now=NOW
+                )
+        assert result.entry.cycle_id == cycle_id
+        reads = [s for s in sent if "FROM learning_cycle" in s]
+        assert len(reads) == 1, sent
+        postgres = engine.dialect.name == "postgresql"
+        assert "FOR UPDATE" in reads[0] if postgres else "FOR UPDATE" not in reads[0]
+    finally:
+        await engine.dispose()
+
+
+async def test_another_learners_cycle_is_not_found_whatever_the_key(
+    sessions: Sessions, rules: CreditRules
+) -> None:
+    mine = await ready_cycle(sessions, LEARNER)
+    theirs = await ready_cycle(sessions, "another-learner")
+    async with transaction(sessions) as session:
+        await credit.claim(session, LEARNER, mine, idempotency_key="k1", rules=rules, now=NOW)
+    for key in ("k1", "k2"):  # a key of mine already used, and a fresh one
+        async with transaction(sessions) as session:
+            with pytest.raises(NotFound):
+                await credit.claim(
+                    session, LEARNER, theirs, idempotency_key=key, rules=rules, now=NOW
+                )
+
+
 async def test_a_claim_writes_the_cycle_the_audit_event_and_the_outbox_row(
     sessions: Sessions, rules: CreditRules
 ) -> None:
@@ -95,7 +133,7 @@ async def test_a_claim_writes_the_cycle_the_audit_event_and_the_outbox_row(
             "credit_type": result.entry.credit_type,
             "amount": result.entry.amount,
         }
-        earned = [e for e in await outbox.learner_events(session, LEARNER) if e["verb"] == "earned"]
+        earned = [e for e in await records.xapi_events(session, LEARNER) if e["verb"] == "earned"]
         assert len(earned) == 1
         assert earned[0]["cycle_id"] == str(cycle_id)
         assert earned[0]["id"] == str(outbox.statement_id(LEARNER, "earned", str(result.entry.id)))
@@ -120,7 +158,7 @@ async def test_a_retry_writes_nothing_more(sessions: Sessions, rules: CreditRule
 
 async def _learner_events(sessions: Sessions) -> list[dict[str, object]]:
     async with sessions() as session:
-        return await outbox.learner_events(session, LEARNER)
+        return await records.xapi_events(session, LEARNER)
 
 
 async def test_a_failing_write_rolls_back_the_whole_claim(

@@ -85,6 +85,43 @@ def _known(rules: CreditRules, type_id: str) -> bool:
     return any(t.id == type_id for t in rules.credit_types)
 
 
+def entry_period(earned_on: date) -> str:
+    """The period of a one-entry certificate: the day the credit was earned."""
+    return earned_on.strftime("%d %B %Y")
+
+
+def year_period(year: int) -> str:
+    """The period of a calendar year's certificate."""
+    return f"1 January {year} - 31 December {year}"
+
+
+def _title(entries: list[LedgerEntryView], rules: CreditRules) -> str:
+    types = {e.credit_type for e in entries}
+    participation = {t.id for t in rules.credit_types if t.is_participation}
+    return "Certificate of Participation" if types <= participation else "Certificate of Credit"
+
+
+def certificate(
+    entries: list[LedgerEntryView],
+    *,
+    participant: str,
+    profession: str | None,
+    period: str,
+    issued_on: date,
+    rules: CreditRules,
+) -> Certificate:
+    """The certificate of `entries` (standing claims); no `lines`: nothing to certify."""
+    return Certificate(
+        title=_title(entries, rules),
+        participant=participant,
+        profession=profession,
+        period=period,
+        issued_on=issued_on,
+        lines=lines_for(entries, rules),
+        topics=sorted({e.topic for e in entries}),
+    )
+
+
 def _heading(pdf: FPDF, cert: Certificate, rules: CreditRules) -> None:
     pdf.set_font("helvetica", "B", 20)
     pdf.multi_cell(0, 10, _safe(cert.title), align="C", new_x="LMARGIN", new_y="NEXT")

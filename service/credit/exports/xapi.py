@@ -1,4 +1,5 @@
-"""xAPI 1.0.3 statements (also valid xAPI 2.0 / IEEE 9274.1.1 shapes) built from outbox events.
+"""xAPI 1.0.3 statements (also valid xAPI 2.0 / IEEE 9274.1.1 shapes) rendered from outbox
+events (`service/credit/outbox.py` owns the event format), when pushed or exported.
 
 The actor is the learner's pseudonymous account on this deployment:
 `{"account": {"homePage": public_url, "name": learner_key}}`; never an NPI, never a patient.
@@ -22,7 +23,6 @@ ACTIVITY_TYPES = {
     "guideline": "http://adlnet.gov/expapi/activities/lesson",
     "case": "http://adlnet.gov/expapi/activities/assessment",
 }
-CREDIT_EXTENSION = "https://w3id.org/bedside/xapi/credit"
 
 
 def activity_iri(public_url: str, item_id: str) -> str:
@@ -57,17 +57,6 @@ def build_statement(event: dict[str, Any], public_url: str) -> dict[str, Any]:
     if event.get("result"):
         statement["result"] = event["result"]
     return statement
-
-
-def credit_result(credit_type: str, amount: float, activity_id: str) -> dict[str, Any]:
-    """The `result` of an `earned` statement: completion and the credit as an extension."""
-    return {
-        "completion": True,
-        "success": True,
-        "extensions": {
-            CREDIT_EXTENSION: {"creditType": credit_type, "amount": amount, "activity": activity_id}
-        },
-    }
 
 
 def statements(events: list[dict[str, Any]], public_url: str) -> list[dict[str, Any]]:
