@@ -71,7 +71,7 @@ def _settings(site: BedsideSite) -> Any:
 
 
 async def _caller(runtime: Any, harness: Harness) -> Any:
-    from service.hooks.auth import VerifiedCaller
+    from service.ehr.auth import VerifiedCaller
 
     await asyncio.sleep(0.05)  # subscribed: the worker keeps learner states from here on
     registration = (await runtime.registry.by_issuer(harness.ehr.issuer))[0]
@@ -95,9 +95,9 @@ async def _stages(
     from service.cards import resources_from_bundle as from_bundle
     from service.hooks import service as hooks
     from service.hooks.discovery import SERVICES_BY_ID
-    from service.hooks.learner_state import load_learner_state
     from service.hooks.schemas import CardsResponse
     from service.identity import learner_key
+    from service.memory.state import load_learner_state
 
     service = SERVICES_BY_ID[body.service_id]
     call = hooks.parse_call(body.body, service)
@@ -129,10 +129,10 @@ async def _stages(
     matches = match(runtime.content, patient, hook=service.hook, at=now.date())
     chosen = select(matches, empty, policy, now=now)
 
+    issue = hooks.Issue(service, call.request.hook_instance, caller, learner, now)
+
     def render() -> Any:
-        cards, _records = hooks._render(
-            runtime, service, call.request.hook_instance, caller, learner, chosen, now
-        )
+        cards, _records = hooks.render_cards(runtime.hooks.links, issue, chosen)
         return CardsResponse.model_validate({"cards": cards}).to_wire()
 
     async def state() -> Any:
@@ -142,12 +142,12 @@ async def _stages(
                 learner,
                 now=now,
                 repeat_window_days=runtime.settings.repeat_window_days,
-                pending=runtime.recorder.pending(),
+                pending=runtime.memory.recorder.pending(),
             )
 
     audience = f"{runtime.settings.public_url}/cds-services/{service.id}"
     token_iter = iter(tokens)
-    answer = await hooks.handle_hook(runtime, service, body.body, caller)
+    answer = await runtime.hooks.handle_hook(service, body.body, caller)
     out: dict[str, Any] = {
         "kilobytes": round(body.kilobytes, 1),
         "resources": body.resources,
@@ -175,18 +175,16 @@ async def _stages(
             min(repeat, len(tokens) - 1),
         ),
         "handle_hook": await atimed(
-            lambda: hooks.handle_hook(runtime, service, body.body, caller), repeat
+            lambda: runtime.hooks.handle_hook(service, body.body, caller), repeat
         ),
     }
-    await runtime.recorder.flush()
+    await runtime.memory.recorder.flush()
     out["learner_state_after_history"] = await atimed(state, repeat)
     # What the hook runs: the worker's copy (kept after the first read), written through.
-    await hooks._learner_state(runtime, learner, now)
-    out["learner_state_kept"] = await atimed(
-        lambda: hooks._learner_state(runtime, learner, now), repeat
-    )
+    await runtime.memory.state_of(learner, now)
+    out["learner_state_kept"] = await atimed(lambda: runtime.memory.state_of(learner, now), repeat)
     out["learner_state_write_through"] = timed(
-        lambda: runtime.learner_states.shown(learner, now, ("bench-item",)), repeat
+        lambda: runtime.memory.states.shown(learner, now, ("bench-item",)), repeat
     )
     return out
 
@@ -209,7 +207,7 @@ def _recording_cost(stages: dict[str, Any]) -> dict[str, Any]:
 
 async def _hook_micro(harness: Harness, site: BedsideSite, repeat: int) -> dict[str, Any]:
     from service.app import running_worker
-    from service.hooks.recorder import IssuedCardRecord
+    from service.memory.recorder import IssuedCardRecord
 
     async with running_worker(_settings(site)) as runtime:  # as a worker runs
         caller = await _caller(runtime, harness)
@@ -237,7 +235,7 @@ async def _hook_micro(harness: Harness, site: BedsideSite, repeat: int) -> dict[
         )
         for stages in results.values():
             stages["record_append"] = timed(
-                lambda: runtime.recorder.record([next(records), next(records)]), repeat
+                lambda: runtime.memory.recorder.record([next(records), next(records)]), repeat
             )
             stages["recording_and_learner_state"] = _recording_cost(stages)
         return results

@@ -38,15 +38,15 @@ from bench.tokens import BenchEhr
 # Stages of a hook call (function name as py-spy prints it, and file), outermost first.
 STAGES: tuple[tuple[str, str], ...] = (
     ("call_service", "service/hooks/routes.py"),
-    ("_authenticate", "service/hooks/routes.py"),
+    ("CallerGate.admit", "service/hooks/gate.py"),
     ("ESAlgorithm.verify", "joserfc/_rfc7518/jws_algs.py"),
     ("_RSAAlgModel.verify", "joserfc/_rfc7518/jws_algs.py"),
-    ("handle_hook", "service/hooks/service.py"),
-    ("read_call", "service/hooks/service.py"),
+    ("HookService.handle_hook", "service/hooks/service.py"),
+    ("HookService.read_call", "service/hooks/service.py"),
     ("parse_call", "service/hooks/service.py"),
     ("facts_from_resources", "service/cards/facts.py"),
     ("choose", "service/cards/ranking.py"),
-    ("_render", "service/hooks/service.py"),
+    ("render_cards", "service/hooks/service.py"),
     ("AppContextSigner.sign", "service/app_context.py"),
 )
 _FRAME = re.compile(r"^(?P<name>.+?) \((?P<file>[^()]*?)(?::\d+)?\)$")

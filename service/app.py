@@ -18,14 +18,18 @@ from sqlalchemy import text
 
 from service import __version__
 from service.app_context import AppContextSigner
+from service.cards import FatiguePolicy
 from service.db.base import utcnow
-from service.db.changes import on_learners_changed
 from service.db.engine import make_engine, make_sessionmaker
+from service.ehr.auth import EhrJwtVerifier
 from service.ehr.registry import EhrRegistry
 from service.errors import BedsideError, Unauthorized
+from service.hooks.gate import CallerGate
 from service.hooks.prefetch import PrefetchUnavailable
+from service.hooks.service import CardLinks, HookService
 from service.keys import load_signing_keys
 from service.limits import BodyLimitMiddleware
+from service.memory import LearnerMemory
 from service.observability import configure_logging
 from service.responses import JSONResponse
 from service.runtime import Runtime
@@ -37,11 +41,9 @@ log = logging.getLogger("bedside")
 
 async def build_runtime(settings: Settings) -> Runtime:
     """Build every long-lived object of a worker. Closed again by close_runtime."""
+    # Looked up at call time: tests substitute the loaders on their modules.
     from service.cards.library import load_library
     from service.credit.rules import load_rules
-    from service.hooks.auth import EhrJwtVerifier
-    from service.hooks.learner_cache import LearnerStates
-    from service.hooks.recorder import CardRecorder
 
     engine = make_engine(settings.resolved_database_url)
     sessions = make_sessionmaker(engine)
@@ -50,8 +52,20 @@ async def build_runtime(settings: Settings) -> Runtime:
     # follow_redirects stays False: an access token must never follow a redirect.
     http = httpx.AsyncClient(follow_redirects=False, timeout=httpx.Timeout(5.0, connect=2.0))
     registry = EhrRegistry(sessions)
-    learner_states = LearnerStates(state, ttl_seconds=settings.learner_state_cache_seconds)
-    on_learners_changed(sessions, learner_states.changed)
+    memory = LearnerMemory(
+        engine,
+        sessions,
+        state,
+        cache_seconds=settings.learner_state_cache_seconds,
+        repeat_window_days=settings.repeat_window_days,
+    )
+    app_context = AppContextSigner(secret, settings.app_context_ttl_seconds)
+    content = load_library(settings.content_dir, cache_dir=settings.data_dir / "cache")
+    credit_rules = load_rules(settings.credit_rules_file)
+    jwt = EhrJwtVerifier(
+        settings=settings, registry=registry, state=state, http=http, sessions=sessions
+    )
+    clock = _clinical_clock(settings)
     return Runtime(
         settings=settings,
         engine=engine,
@@ -60,16 +74,26 @@ async def build_runtime(settings: Settings) -> Runtime:
         state=state,
         secret=secret,
         signing_keys=load_signing_keys(settings.signing_key_file, settings.data_dir),
-        app_context=AppContextSigner(secret, settings.app_context_ttl_seconds),
+        app_context=app_context,
         registry=registry,
-        content=load_library(settings.content_dir, cache_dir=settings.data_dir / "cache"),
-        credit_rules=load_rules(settings.credit_rules_file),
-        jwt=EhrJwtVerifier(
-            settings=settings, registry=registry, state=state, http=http, sessions=sessions
+        content=content,
+        credit_rules=credit_rules,
+        jwt=jwt,
+        memory=memory,
+        gate=CallerGate(jwt, state, settings.public_url, settings.rate_limit_per_minute),
+        hooks=HookService(
+            content=content,
+            memory=memory,
+            links=CardLinks(f"{settings.public_url}/app/launch", app_context, credit_rules),
+            http=http,
+            secret=secret,
+            policy=FatiguePolicy(
+                max_cards=settings.max_cards, repeat_window_days=settings.repeat_window_days
+            ),
+            fetch_deadline_seconds=settings.fetch_deadline_seconds,
+            clock=clock,
         ),
-        recorder=CardRecorder(sessions, on_flushed=learner_states.announce),
-        learner_states=learner_states,
-        clock=_clinical_clock(settings),
+        clock=clock,
     )
 
 
@@ -82,8 +106,7 @@ def _clinical_clock(settings: Settings) -> Callable[[], datetime]:
 
 
 async def close_runtime(runtime: Runtime) -> None:
-    await runtime.recorder.close()
-    await runtime.learner_states.close()
+    await runtime.memory.close()
     await runtime.http.aclose()
     await runtime.state.close()
     await runtime.engine.dispose()
@@ -100,7 +123,7 @@ async def running_worker(settings: Settings) -> AsyncIterator[Runtime]:
     gc.disable()
     try:
         runtime = await build_runtime(settings)
-        runtime.recorder.start()
+        runtime.memory.start()
         background = _start_background_jobs(runtime)
         # The index and the content are immutable for the worker's life: keep them out of
         # the garbage collector's generations (halves GC cost on large hook bodies).
@@ -167,7 +190,7 @@ def _start_background_jobs(runtime: Runtime) -> list[asyncio.Task[None]]:
     """Background work of a worker: other workers' learner-state announcements and, when an
     LRS is configured, the xAPI outbox push."""
     loop = asyncio.get_running_loop()
-    tasks = [loop.create_task(runtime.learner_states.follow())]
+    tasks = [loop.create_task(runtime.memory.follow())]
     if runtime.settings.lrs_url:
         from service.credit.jobs import push_periodically
 

@@ -19,13 +19,14 @@ from joserfc.jws import JWSRegistry
 from sqlalchemy.engine import make_url
 
 from service.db.engine import is_sqlite, make_engine, make_sessionmaker
+from service.ehr.keysets import KeySetUnavailable, fetch_key_set
 from service.ehr.registry import EhrRegistration, load_registrations
 from service.ehr.sealing import SealError, is_sealed, unseal
-from service.hooks.jwks import KeySetUnavailable, fetch_key_set
+from service.outbound import OutboundError, fetch
 from service.settings import Settings
 
 Status = Literal["ok", "warn", "fail"]
-SMART_TIMEOUT = httpx.Timeout(5.0, connect=2.0)
+SMART_DEADLINE_SECONDS = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,16 +266,21 @@ async def _check_smart(registration: EhrRegistration, http: httpx.AsyncClient) -
     if not registration.client_ids:
         return Finding(area, "warn", "FHIR base set but no --client-id: the app cannot launch")
     try:
-        response = await http.get(
-            url, timeout=SMART_TIMEOUT, headers={"Accept": "application/json"}
+        answer = await fetch(
+            http,
+            "GET",
+            url,
+            max_bytes=256 * 1024,
+            deadline=SMART_DEADLINE_SECONDS,
+            headers={"Accept": "application/json"},
         )
-        document = response.json() if response.status_code == 200 else None
-    except (httpx.HTTPError, ValueError) as exc:
-        return Finding(area, "warn", f"SMART configuration {url}: {_short(exc)}")
+        document = answer.json()
+    except OutboundError as exc:
+        why = f"unusable (HTTP {exc.status})" if exc.reason.startswith("status_") else str(exc)
+        return Finding(area, "warn", f"SMART configuration {url}: {why}")
     endpoints = ("authorization_endpoint", "token_endpoint")
     if not isinstance(document, dict) or not all(document.get(e) for e in endpoints):
-        status = response.status_code
-        return Finding(area, "warn", f"SMART configuration {url}: unusable (HTTP {status})")
+        return Finding(area, "warn", f"SMART configuration {url}: unusable (no endpoints)")
     return Finding(area, "ok", f"SMART configuration {url}: authorize and token endpoints")
 
 

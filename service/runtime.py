@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 import httpx
+from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from service.app_context import AppContextSigner
@@ -20,9 +21,10 @@ from service.shared_state import SharedState
 if TYPE_CHECKING:
     from service.cards.library import ContentLibrary
     from service.credit.rules import CreditRules
-    from service.hooks.auth import EhrJwtVerifier
-    from service.hooks.learner_cache import LearnerStates
-    from service.hooks.recorder import CardRecorder
+    from service.ehr.auth import EhrJwtVerifier
+    from service.hooks.gate import CallerGate
+    from service.hooks.service import HookService
+    from service.memory import LearnerMemory
 
 
 @dataclass
@@ -39,8 +41,19 @@ class Runtime:
     content: ContentLibrary
     credit_rules: CreditRules
     jwt: EhrJwtVerifier
-    recorder: CardRecorder
-    learner_states: LearnerStates
+    memory: LearnerMemory
+    gate: CallerGate
+    hooks: HookService
     # The clinical clock: the date patients are evaluated at (frozen for demos over
     # synthetic data; never used for token lifetimes).
     clock: Callable[[], datetime] = field(default=utcnow)
+
+
+async def get_runtime(request: Request) -> Runtime:
+    """The whole runtime: for the SMART app and the composition root only (packages below
+    the runtime take their own components through `service/deps.py`)."""
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]

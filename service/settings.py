@@ -7,7 +7,7 @@ from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 _PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "dev", "development"}
@@ -120,3 +120,11 @@ class Settings(BaseSettings):
         except FileExistsError:
             pass
         return path.read_text().strip().encode()
+
+
+def settings_problems(exc: ValidationError) -> str:
+    """Validation messages without the offending input (it may be a secret)."""
+    return "; ".join(
+        f"{'.'.join(map(str, e.get('loc', ()))) or 'settings'}: {e.get('msg', '')}"
+        for e in exc.errors()
+    )

@@ -27,8 +27,9 @@ from service.credit.schemas import (
     ProfileUpdate,
     TranscriptView,
 )
-from service.deps import RuntimeDep, SessionDep
+from service.deps import SessionDep
 from service.errors import BedsideError, NotFound
+from service.runtime import RuntimeDep
 from smart_app import learning
 from smart_app.session import AppSession, SessionStore
 from smart_app.web import check_csrf
@@ -113,7 +114,7 @@ async def list_cycles(
 async def get_cycle(
     runtime: RuntimeDep, db: SessionDep, session: LearnerDep, cycle_id: str
 ) -> CycleView:
-    return await learning.get_cycle(runtime, db, session.learner_key, cycle_id)
+    return await learning.get_cycle(runtime.credit_rules, db, session.learner_key, cycle_id)
 
 
 @router.patch("/cycles/{cycle_id}")
@@ -122,7 +123,9 @@ async def patch_cycle(
 ) -> CycleView:
     """Document the cycle; case answers are scored here with the content."""
     patch = CyclePatch(**body.model_dump(exclude_unset=True))
-    return await learning.document(runtime, db, session.learner_key, cycle_id, patch)
+    return await learning.document(
+        runtime.content, runtime.credit_rules, db, session.learner_key, cycle_id, patch
+    )
 
 
 @router.post("/cycles/{cycle_id}/claim")
@@ -135,12 +138,12 @@ async def claim(
 ) -> ClaimResult:
     """Claim the cycle's credit; a retry with the same Idempotency-Key returns the same
     result (without the header, the key is derived from the cycle: one claim per cycle)."""
-    cycle = await learning.get_cycle(runtime, db, session.learner_key, cycle_id)
-    key = idempotency_key or credit.default_idempotency_key(cycle.id)
+    cycle = learning.parse_id(cycle_id)  # the claim's one query reads it, and 404s another's
+    key = idempotency_key or credit.default_idempotency_key(cycle)
     return await credit.claim(
         db,
         session.learner_key,
-        cycle.id,
+        cycle,
         idempotency_key=key,
         rules=runtime.credit_rules,
         now=learning.now(),

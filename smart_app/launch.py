@@ -196,8 +196,7 @@ async def _tokens(
     app_context = response.get("appContext")
     response.clear()  # the access token (and any refresh token) goes no further than here
     claims = await validate_id_token(
-        runtime.http,
-        runtime.state,
+        runtime.jwt.key_sets,
         id_token,
         jwks_uri=launch.jwks_uri,
         issuer=launch.id_token_issuer,
@@ -222,6 +221,11 @@ async def _cycle_from_context(
     if context.learner and context.learner != learner:
         return None, NOTICE_INVALID  # a card issued to another clinician
     cycle_id = await learning.start_from_card(
-        runtime, db, learner, item_id=context.item_id, card_uuid=context.card_uuid
+        runtime.content,
+        runtime.credit_rules,
+        db,
+        learner,
+        item_id=context.item_id,
+        card_uuid=context.card_uuid,
     )
     return (cycle_id, None) if cycle_id else (None, NOTICE_MISSING)

@@ -14,11 +14,12 @@ from typing import TYPE_CHECKING
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.errors import NotFound
-from service.runtime import Runtime
 
 if TYPE_CHECKING:
     from service.cards.cases import CaseScore
+    from service.cards.library import ContentLibrary
     from service.cards.model import ContentItem
+    from service.credit.rules import CreditRules
     from service.credit.schemas import CycleItem, CyclePatch, CycleView
 
 APPLICATIONS: tuple[tuple[str, str], ...] = (
@@ -34,9 +35,9 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-def content_item(runtime: Runtime, item_id: str) -> ContentItem | None:
+def content_item(content: ContentLibrary, item_id: str) -> ContentItem | None:
     """The content item, or None when the library no longer has it."""
-    getter = getattr(runtime.content, "get", None)
+    getter = getattr(content, "get", None)
     if getter is None:
         return None
     try:
@@ -46,12 +47,12 @@ def content_item(runtime: Runtime, item_id: str) -> ContentItem | None:
     return item
 
 
-def search_library(runtime: Runtime, query: str, limit: int = 10) -> list[ContentItem]:
+def search_library(content: ContentLibrary, query: str, limit: int = 10) -> list[ContentItem]:
     """Titles and summaries containing every word of the query (case-insensitive)."""
     words = [w for w in query.lower().split() if w][:8]
     if not words:
         return []
-    items: list[ContentItem] = list(runtime.content)
+    items: list[ContentItem] = list(content)
     found = [
         i for i in items if all(w in f"{i.title} {i.summary} {i.question}".lower() for w in words)
     ]
@@ -82,12 +83,18 @@ def cycle_item(item: ContentItem) -> CycleItem:
 
 
 async def start_from_card(
-    runtime: Runtime, db: AsyncSession, learner: str, *, item_id: str, card_uuid: str | None
+    content: ContentLibrary,
+    rules: CreditRules,
+    db: AsyncSession,
+    learner: str,
+    *,
+    item_id: str,
+    card_uuid: str | None,
 ) -> str | None:
     """Start (or resume: one cycle per card) the learner's cycle for a content item."""
     from service.credit import service as credit
 
-    item = content_item(runtime, item_id)
+    item = content_item(content, item_id)
     if item is None:
         return None
     cycle = await credit.start_cycle(
@@ -96,7 +103,7 @@ async def start_from_card(
         item=cycle_item(item),
         card_uuid=card_uuid,
         now=now(),
-        rules=runtime.credit_rules,
+        rules=rules,
     )
     return str(cycle.id)
 
@@ -109,42 +116,45 @@ def parse_id(cycle_id: str) -> uuid.UUID:
         raise NotFound("not found") from exc
 
 
-async def get_cycle(runtime: Runtime, db: AsyncSession, learner: str, cycle_id: str) -> CycleView:
+async def get_cycle(rules: CreditRules, db: AsyncSession, learner: str, cycle_id: str) -> CycleView:
     """The learner's own cycle; another learner's id is a 404 like an unknown one."""
     from service.credit import service as credit
 
-    view: CycleView = await credit.get_cycle(
-        db, learner, parse_id(cycle_id), rules=runtime.credit_rules
-    )
+    view: CycleView = await credit.get_cycle(db, learner, parse_id(cycle_id), rules=rules)
     return view
 
 
-def score_answers(runtime: Runtime, item_id: str, answers: dict[str, str]) -> CaseScore:
+def score_answers(content: ContentLibrary, item_id: str, answers: dict[str, str]) -> CaseScore:
     """Score case answers with the content (the pure `score_case`)."""
     from service.cards.cases import score_case
 
-    item = content_item(runtime, item_id)
+    item = content_item(content, item_id)
     if item is None or item.case is None:
         raise NotFound("this learning item has no case questions")
     return score_case(item, answers)
 
 
 async def document(
-    runtime: Runtime, db: AsyncSession, learner: str, cycle_id: str, patch: CyclePatch
+    content: ContentLibrary,
+    rules: CreditRules,
+    db: AsyncSession,
+    learner: str,
+    cycle_id: str,
+    patch: CyclePatch,
 ) -> CycleView:
     """Save what the learner documented; case answers are scored here, server side."""
     from service.credit import service as credit
     from service.credit.schemas import CyclePatch
 
-    cycle = await get_cycle(runtime, db, learner, cycle_id)
+    cycle = await get_cycle(rules, db, learner, cycle_id)
     if patch.case_answers is not None:
-        result = score_answers(runtime, cycle.item_id, patch.case_answers)
+        result = score_answers(content, cycle.item_id, patch.case_answers)
         patch = patch.model_copy(update={"case_score": result.score, "case_passed": result.passed})
     else:  # a score only ever comes from the answers, never from the caller
         patch = CyclePatch(
             **patch.model_dump(exclude_unset=True, exclude={"case_score", "case_passed"})
         )
     view: CycleView = await credit.update_cycle(
-        db, learner, cycle.id, patch, rules=runtime.credit_rules, now=now()
+        db, learner, cycle.id, patch, rules=rules, now=now()
     )
     return view

@@ -1,14 +1,14 @@
 """The OAuth 2.0 / SMART client side: discovery, PKCE, token exchange, id_token validation.
 
-Every network call goes through the injectable `httpx.AsyncClient` of the runtime (redirects
+Every network call goes through `service/outbound.py` with the runtime's client (redirects
 never followed) under an overall deadline besides the client's per-read timeouts: an EHR
 trickling one byte at a time never trips a per-read timeout but must not hold a sign-in.
-Discovery documents and key sets are cached in the shared state store.
+Discovery documents are cached in the shared state store; the EHR's key set is read through
+the ehr package's `KeySetCache`, as for the hook's JWTs.
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import hashlib
 import time
@@ -18,12 +18,13 @@ from urllib.parse import urlencode, urlsplit
 
 import httpx
 import orjson
-from joserfc import jwt
+from joserfc import jws, jwt
 from joserfc.errors import JoseError
-from joserfc.jwk import KeySet
 
+from service.ehr.keysets import KeySetCache, KeySetUnavailable
 from service.ehr.registry import EhrRegistration
 from service.keys import SIGNING_ALG, SigningKeys
+from service.outbound import OutboundError, fetch
 from service.shared_state import SharedState
 
 if TYPE_CHECKING:
@@ -36,7 +37,7 @@ LEEWAY_SECONDS = 60
 # Whole-call deadlines (connect to last byte), whatever the EHR's pace; read at call time.
 DISCOVERY_DEADLINE_SECONDS = 5.0
 TOKEN_DEADLINE_SECONDS = 10.0
-KEY_SET_DEADLINE_SECONDS = 5.0
+MAX_DOCUMENT_BYTES = 256 * 1024  # a discovery document or a token response
 
 
 class OAuthError(Exception):
@@ -72,18 +73,28 @@ def _http_url(value: object, name: str, iss: str) -> str:
 
 async def _get_json(http: httpx.AsyncClient, url: str, deadline_seconds: float) -> Any:
     try:
-        async with asyncio.timeout(deadline_seconds):
-            response = await http.get(url, headers={"Accept": "application/json"})
-    except httpx.HTTPError as exc:
-        raise OAuthError("the EHR could not be reached") from exc
-    except TimeoutError:
-        raise OAuthError("the EHR could not be reached") from None
-    if response.status_code != 200:
-        raise OAuthError("the EHR answered with an error")
-    try:
-        return orjson.loads(response.content)
-    except orjson.JSONDecodeError as exc:
-        raise OAuthError("the EHR answered with invalid JSON") from exc
+        answer = await fetch(
+            http,
+            "GET",
+            url,
+            max_bytes=MAX_DOCUMENT_BYTES,
+            deadline=deadline_seconds,
+            headers={"Accept": "application/json"},
+        )
+        return answer.json()
+    except OutboundError as exc:
+        raise OAuthError(_outbound_message(exc, "the EHR")) from exc
+
+
+def _outbound_message(exc: OutboundError, who: str) -> str:
+    """What a learner reads when a call to the EHR failed (never a URL or a body)."""
+    if exc.reason in {"deadline", "unreachable"}:
+        return f"{who} could not be reached"
+    if exc.reason == "invalid_json":
+        return f"{who} answered with invalid JSON"
+    if exc.reason == "too_large":
+        return f"{who} answered with a document too large to read"
+    return f"{who} answered with an error"
 
 
 async def discover(http: httpx.AsyncClient, state: SharedState, iss: str) -> SmartConfiguration:
@@ -166,41 +177,30 @@ async def exchange_code(
     auth = _client_auth(registration, client_id, client_secret, keys, token_endpoint)
     uri, headers, body = auth.prepare("POST", token_endpoint, headers, body)
     try:
-        async with asyncio.timeout(TOKEN_DEADLINE_SECONDS):
-            response = await http.post(uri, headers=headers, content=body)
-    except httpx.HTTPError as exc:
-        raise OAuthError("the EHR's token endpoint could not be reached") from exc
-    except TimeoutError:
-        raise OAuthError("the EHR's token endpoint could not be reached") from None
-    if response.status_code != 200:
-        raise OAuthError("the EHR refused the authorization code")
+        answer = await fetch(
+            http,
+            "POST",
+            uri,
+            max_bytes=MAX_DOCUMENT_BYTES,
+            deadline=TOKEN_DEADLINE_SECONDS,
+            headers=headers,
+            content=body,
+        )
+    except OutboundError as exc:
+        if exc.reason.startswith("status_"):
+            raise OAuthError("the EHR refused the authorization code") from exc
+        raise OAuthError(_outbound_message(exc, "the EHR's token endpoint")) from exc
     try:
-        payload = orjson.loads(response.content)
-    except orjson.JSONDecodeError as exc:
+        payload = answer.json()
+    except OutboundError as exc:
         raise OAuthError("the EHR's token response is not JSON") from exc
     if not isinstance(payload, dict) or not isinstance(payload.get("id_token"), str):
         raise OAuthError("the EHR's token response has no id_token (scope openid)")
     return payload
 
 
-async def _key_set(http: httpx.AsyncClient, state: SharedState, url: str, refresh: bool) -> KeySet:
-    cache_key = "app:jwks:" + url
-    cached = None if refresh else await state.get(cache_key)
-    document = (
-        orjson.loads(cached) if cached else await _get_json(http, url, KEY_SET_DEADLINE_SECONDS)
-    )
-    try:
-        key_set = KeySet.import_key_set(document)
-    except (JoseError, ValueError, TypeError, KeyError) as exc:
-        raise OAuthError("the EHR's key set is not valid") from exc
-    if not cached:
-        await state.set(cache_key, orjson.dumps(document), CACHE_TTL_SECONDS)
-    return key_set
-
-
 async def validate_id_token(
-    http: httpx.AsyncClient,
-    state: SharedState,
+    key_sets: KeySetCache,
     id_token: str,
     *,
     jwks_uri: str,
@@ -209,19 +209,28 @@ async def validate_id_token(
     nonce: str,
 ) -> dict[str, Any]:
     """Verify the id_token's signature (asymmetric algorithms only) and its iss, aud, exp and
-    nonce; returns its claims. The key set is refetched once when the kid is unknown."""
-    key_set = await _key_set(http, state, jwks_uri, refresh=False)
+    nonce; returns its claims. The key comes from the EHR's key set through the same
+    hardened cache the hook's JWT check uses (public signing keys only, size-capped,
+    refreshed at most once per throttle window when the kid is unknown)."""
     try:
-        token = jwt.decode(id_token, key_set, algorithms=ID_TOKEN_ALGORITHMS)
+        header = jws.extract_compact(id_token.encode()).protected
     except (JoseError, ValueError) as exc:
-        # A rotated key: refetch the set, at most once every 30 s per key set.
-        if not await state.add_if_absent("app:jwks-refresh:" + jwks_uri, 30):
-            raise OAuthError("the id_token signature is not valid") from exc
-        key_set = await _key_set(http, state, jwks_uri, refresh=True)
-        try:
-            token = jwt.decode(id_token, key_set, algorithms=ID_TOKEN_ALGORITHMS)
-        except (JoseError, ValueError) as again:
-            raise OAuthError("the id_token signature is not valid") from again
+        raise OAuthError("the id_token is not a signed JWT") from exc
+    if header.get("alg") not in ID_TOKEN_ALGORITHMS:  # unsigned, or a symmetric algorithm
+        raise OAuthError("the id_token signature is not valid")
+    kid = header.get("kid")
+    if not isinstance(kid, str) or not kid:
+        raise OAuthError("the id_token names no signing key (kid)")
+    try:
+        key = await key_sets.find_key(issuer, jwks_uri, kid)
+    except KeySetUnavailable as exc:
+        raise OAuthError("the EHR could not be reached") from exc
+    if key is None:
+        raise OAuthError("the id_token signature is not valid")
+    try:
+        token = jwt.decode(id_token, key, algorithms=ID_TOKEN_ALGORITHMS)
+    except (JoseError, ValueError) as exc:
+        raise OAuthError("the id_token signature is not valid") from exc
     return _check_claims(dict(token.claims), issuer=issuer, client_id=client_id, nonce=nonce)
 
 

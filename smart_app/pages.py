@@ -13,9 +13,9 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from service.credit.errors import ClaimRefused
-from service.deps import RuntimeDep, SessionDep
+from service.deps import SessionDep
 from service.errors import BedsideError
-from service.runtime import Runtime
+from service.runtime import Runtime, RuntimeDep
 from smart_app import learning, views
 from smart_app.session import AppSession
 from smart_app.web import PageRoute, PageSessionDep, render
@@ -90,7 +90,7 @@ async def reflect(
 ) -> HTMLResponse:
     """Question (pre-filled, editable), source (recorded), application to practice, claim."""
     try:
-        cycle = await learning.get_cycle(runtime, db, session.learner_key, cycle_id)
+        cycle = await learning.get_cycle(runtime.credit_rules, db, session.learner_key, cycle_id)
     except BedsideError as exc:
         return await _error_page(request, runtime, session, exc)
     return await render(
@@ -127,7 +127,7 @@ async def save_reflection(
         claimed = await views.save_reflection(runtime, db, session, cycle_id, form)
     except ClaimRefused as exc:
         # The reflection itself was saved; say what is still missing for the claim.
-        cycle = await learning.get_cycle(runtime, db, session.learner_key, cycle_id)
+        cycle = await learning.get_cycle(runtime.credit_rules, db, session.learner_key, cycle_id)
         return await render(
             request,
             runtime,

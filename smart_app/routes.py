@@ -11,9 +11,9 @@ from typing import Annotated
 from fastapi import APIRouter, Cookie, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from service.deps import RuntimeDep, SessionDep
+from service.deps import SessionDep
 from service.errors import BedsideError
-from service.runtime import Runtime
+from service.runtime import Runtime, RuntimeDep
 from smart_app import launch
 from smart_app.pages import router as pages_router
 from smart_app.session import (

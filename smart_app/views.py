@@ -46,7 +46,7 @@ async def my_learning(
         "pending": pending,
         "transcript": transcript,
         "profile": profile,
-        "results": learning.search_library(runtime, query) if query else [],
+        "results": learning.search_library(runtime.content, query) if query else [],
         "professions": PROFESSIONS,
         "years": sorted({t.year for t in transcript.totals}, reverse=True),
     }
@@ -54,11 +54,11 @@ async def my_learning(
 
 async def learn(runtime: Runtime, db: AsyncSession, learner: str, cycle_id: str) -> dict[str, Any]:
     """The cycle, its content item and, for a case already answered, the feedback."""
-    cycle = await learning.get_cycle(runtime, db, learner, cycle_id)
-    item = learning.content_item(runtime, cycle.item_id)
+    cycle = await learning.get_cycle(runtime.credit_rules, db, learner, cycle_id)
+    item = learning.content_item(runtime.content, cycle.item_id)
     score = None
     if item is not None and item.case is not None and cycle.case_answers is not None:
-        score = learning.score_answers(runtime, cycle.item_id, cycle.case_answers)
+        score = learning.score_answers(runtime.content, cycle.item_id, cycle.case_answers)
     rules = runtime.credit_rules
     return {
         "cycle": cycle,
@@ -79,8 +79,8 @@ async def answer_case(
     from service.credit.schemas import CyclePatch
 
     check_csrf(session, _text(form, "csrf", 100))
-    cycle = await learning.get_cycle(runtime, db, session.learner_key, cycle_id)
-    item = learning.content_item(runtime, cycle.item_id)
+    cycle = await learning.get_cycle(runtime.credit_rules, db, session.learner_key, cycle_id)
+    item = learning.content_item(runtime.content, cycle.item_id)
     if item is None or item.case is None:
         raise BadRequest("This learning item has no questions.")
     answers = {
@@ -89,7 +89,12 @@ async def answer_case(
         if (value := _text(form, "q_" + q.id, 20)) is not None
     }
     await learning.document(
-        runtime, db, session.learner_key, cycle_id, CyclePatch(case_answers=answers)
+        runtime.content,
+        runtime.credit_rules,
+        db,
+        session.learner_key,
+        cycle_id,
+        CyclePatch(case_answers=answers),
     )
 
 
@@ -110,7 +115,9 @@ async def save_reflection(
         )
     except ValidationError as exc:
         raise BadRequest("Choose one of the listed applications to practice.") from exc
-    cycle = await learning.document(runtime, db, session.learner_key, cycle_id, patch)
+    cycle = await learning.document(
+        runtime.content, runtime.credit_rules, db, session.learner_key, cycle_id, patch
+    )
     if form.get("action") != "claim":
         return False
     await credit.claim(
@@ -130,7 +137,12 @@ async def start_from_library(
     """A learning cycle the learner starts from the library (no card behind it)."""
     check_csrf(session, _text(form, "csrf", 100))
     cycle_id = await learning.start_from_card(
-        runtime, db, session.learner_key, item_id=item_id[:200], card_uuid=None
+        runtime.content,
+        runtime.credit_rules,
+        db,
+        session.learner_key,
+        item_id=item_id[:200],
+        card_uuid=None,
     )
     if cycle_id is None:
         raise NotFound("That learning item is no longer in the library.")

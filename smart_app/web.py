@@ -13,9 +13,8 @@ from fastapi import Cookie, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.routing import APIRoute
 
-from service.deps import RuntimeDep
 from service.errors import BedsideError
-from service.runtime import Runtime
+from service.runtime import Runtime, RuntimeDep
 from smart_app.session import SESSION_COOKIE, AppSession, SessionStore
 
 if TYPE_CHECKING:

@@ -101,7 +101,7 @@ def _postgres_migrated() -> Iterator[str]:
 
 
 def truncate_all(url: str) -> None:
-    from service.db.models import Base
+    from service.migrations.schema import Base
 
     tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
     if tables:

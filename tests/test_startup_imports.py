@@ -6,10 +6,7 @@ from __future__ import annotations
 
 import ast
 from pathlib import Path
-from typing import get_args
 
-from service.cards.hook_names import HOOKS
-from service.cards.model import Hook
 from tests.interpreter import fresh_interpreter
 
 
@@ -32,7 +29,3 @@ def test_the_command_parser_loads_no_content_model(tmp_path: Path) -> None:
     cards = _loaded(script, ("service",), tmp_path)
     assert "service.cards.cli" in cards
     assert not {"service.cards.model", "service.cards.library", "service.cards.matching"} & {*cards}
-
-
-def test_the_parser_hooks_are_the_content_model_hooks() -> None:
-    assert HOOKS == get_args(Hook)

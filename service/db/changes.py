@@ -1,6 +1,6 @@
 """Learners whose hook-visible state a unit of work changed, announced once it commits.
 
-The hook keeps each recent learner's state in the worker (`service/hooks/learner_cache.py`).
+The hook keeps each recent learner's state in the worker (`service/memory/cache.py`).
 Writers elsewhere (feedback, a cycle's completion, the profile) mark the learner in their
 session; after the commit, and only then, the sessionmaker's listener hears of it. Sooner, a
 concurrent hook could re-read the old rows and keep them.

@@ -19,7 +19,9 @@ if TYPE_CHECKING:
     from alembic.config import Config
     from sqlalchemy.ext.asyncio import AsyncConnection
 
-MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+# The scripts and the schema they are checked against live above the domain packages
+# (service/migrations); to this runner they are files, not imports.
+MIGRATIONS_DIR = Path(__file__).resolve().parents[1] / "migrations"
 # The newest revision(s): tests/test_migrations.py keeps this equal to alembic's heads.
 HEADS = frozenset({"0004_case_minutes"})
 

@@ -1,4 +1,4 @@
-"""`bedside ehr add|list|remove` (hospital IT registers EHRs) and `bedside doctor`.
+"""`bedside ehr add|list|remove` (hospital IT registers EHRs).
 
 Each handler reads Settings() from the environment, migrates the schema, and runs one unit of
 work. Errors are printed as one line on stderr with a non-zero exit status; secrets are never
@@ -18,13 +18,13 @@ from typing import Any
 from pydantic import ValidationError
 
 from service.errors import BedsideError
-from service.settings import Settings
+from service.settings import Settings, settings_problems
 
 _CLIENT_AUTH = ("none", "client_secret_basic", "private_key_jwt")
 
 
 def register(commands: Any) -> None:
-    """Add `ehr` and `doctor` to the `bedside` parser."""
+    """Add `ehr` to the `bedside` parser."""
     ehr = commands.add_parser("ehr", help="register the EHRs that may call Bedside")
     actions = ehr.add_subparsers(dest="ehr_command", required=True)
     _add_parser(actions)
@@ -36,8 +36,6 @@ def register(commands: Any) -> None:
     remove.add_argument("--issuer", help="remove by issuer instead of id")
     remove.add_argument("--tenant", help="with --issuer: the registration's tenant")
     remove.set_defaults(handler=_remove)
-    doctor = commands.add_parser("doctor", help="check configuration, database, content, EHRs")
-    doctor.set_defaults(handler=_doctor)
 
 
 def _add_parser(actions: Any) -> None:
@@ -81,7 +79,7 @@ def _run(work: Callable[[Settings], Coroutine[Any, Any, int]]) -> int:
     try:
         settings = Settings()
     except ValidationError as exc:
-        print(f"error: invalid configuration: {_problems(exc)}", file=sys.stderr)
+        print(f"error: invalid configuration: {settings_problems(exc)}", file=sys.stderr)
         return 1
     upgrade(settings.resolved_database_url)
     try:
@@ -89,14 +87,6 @@ def _run(work: Callable[[Settings], Coroutine[Any, Any, int]]) -> int:
     except BedsideError as exc:
         print(f"error: {exc.message}", file=sys.stderr)
         return 1
-
-
-def _problems(exc: ValidationError) -> str:
-    """Validation messages without the offending input (it may be a secret)."""
-    return "; ".join(
-        f"{'.'.join(map(str, e.get('loc', ()))) or 'settings'}: {e.get('msg', '')}"
-        for e in exc.errors()
-    )
 
 
 async def _in_transaction(settings: Settings, operation: Callable[[Any], Awaitable[Any]]) -> Any:
@@ -203,17 +193,3 @@ def _remove(args: argparse.Namespace) -> int:
         return 0
 
     return _run(work)
-
-
-def _doctor(args: argparse.Namespace) -> int:
-    del args
-    from service.doctor import diagnose, render_report
-
-    try:
-        settings = Settings()
-    except ValidationError as exc:
-        print(f"FAIL  configuration: {_problems(exc)}")
-        return 1
-    findings = asyncio.run(diagnose(settings))
-    print(render_report(findings))
-    return 1 if any(finding.failed for finding in findings) else 0

@@ -19,12 +19,12 @@ from typing import Any
 
 import httpx
 import msgspec
-import orjson
 
 from service.cards.resource_fields import items
 from service.cards.resources import Resource, is_operation_outcome, resource_from
 from service.errors import BedsideError
 from service.observability import FHIR_FETCH_FAILURES, FHIR_FETCH_LATENCY
+from service.outbound import OutboundError, fetch
 
 _TOKEN = re.compile(r"\{\{\s*([A-Za-z0-9_.]+)\s*\}\}")
 _USER_TOKENS = {
@@ -163,21 +163,13 @@ class FetchFailed(Exception):
 
 
 async def _get_json(http: httpx.AsyncClient, url: str, access: FhirAccess) -> Any:
+    """One FHIR read; the prefetch's overall deadline bounds it (and every other fetch)."""
     headers = {"Authorization": f"Bearer {access.token}", "Accept": "application/fhir+json"}
-    async with http.stream("GET", url, headers=headers) as response:
-        if response.status_code != 200:
-            raise FetchFailed(f"status_{response.status_code // 100}xx")
-        chunks: list[bytes] = []
-        size = 0
-        async for chunk in response.aiter_bytes():
-            size += len(chunk)
-            if size > MAX_RESPONSE_BYTES:
-                raise FetchFailed("too_large")
-            chunks.append(chunk)
     try:
-        return orjson.loads(b"".join(chunks))
-    except orjson.JSONDecodeError as exc:
-        raise FetchFailed("invalid_json") from exc
+        answer = await fetch(http, "GET", url, headers=headers, max_bytes=MAX_RESPONSE_BYTES)
+        return answer.json()
+    except OutboundError as exc:  # counted by reason; a transport error by its type
+        raise FetchFailed(exc.detail or exc.reason) from exc
 
 
 def _next_link(bundle: Resource | None) -> str | None:

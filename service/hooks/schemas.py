@@ -87,14 +87,6 @@ class OrderSelectContext(OrderSignContext):
     selections: list[str] = Field(min_length=1)
 
 
-HOOK_CONTEXTS: dict[str, type[PatientViewContext]] = {
-    "patient-view": PatientViewContext,
-    "encounter-start": EncounterStartContext,
-    "order-select": OrderSelectContext,
-    "order-sign": OrderSignContext,
-}
-
-
 # --- responses ---------------------------------------------------------------------------
 
 

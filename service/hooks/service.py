@@ -4,18 +4,20 @@ pure matching core. One call per CDS Hooks service request."""
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+import httpx
 import msgspec
 import orjson
 from pydantic import ValidationError
 
+from service.app_context import AppContextSigner
 from service.cards import (
     ContentItem,
     FatiguePolicy,
-    LearnerState,
     Match,
     PatientFacts,
     choose,
@@ -24,23 +26,22 @@ from service.cards import (
     resources_from_bundle,
     resources_from_prefetch,
 )
+from service.cards.library import ContentLibrary
 from service.cards.resources import Resource, resource_from
 from service.credit.rules import CreditRules
+from service.ehr.auth import VerifiedCaller
 from service.errors import BadRequest
-from service.hooks.auth import VerifiedCaller
 from service.hooks.discovery import ServiceDefinition
-from service.hooks.learner_state import SNOOZE_CODE, load_learner_state
 from service.hooks.prefetch import CircuitBreaker, FhirAccess, complete_prefetch
-from service.hooks.recorder import IssuedCardRecord
 from service.hooks.schemas import (
-    HOOK_CONTEXTS,
     CardsResponse,
     HookRequest,
     PatientViewContext,
     describe_errors,
 )
 from service.identity import learner_key
-from service.runtime import Runtime
+from service.memory import IssuedCardRecord, LearnerMemory
+from service.memory.state import SNOOZE_CODE
 
 OVERRIDE_REASONS = (
     {
@@ -55,7 +56,6 @@ OVERRIDE_REASONS = (
     },
     {"system": "urn:bedside:override-reason", "code": SNOOZE_CODE, "display": "Remind me later"},
 )
-_breaker = CircuitBreaker()
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +131,7 @@ def parse_call(body: bytes, service: ServiceDefinition) -> ParsedCall:
             f"service {service.id} answers hook {service.hook!r}, not {request.hook!r}"
         )
     try:
-        context = HOOK_CONTEXTS[service.hook].model_validate(request.context)
+        context = service.context.model_validate(request.context)
     except ValidationError as exc:
         raise BadRequest(describe_errors(exc, "context")) from exc
     return ParsedCall(request=request, context=context)
@@ -156,101 +156,115 @@ class PatientCall:
     hook_instance: str
 
 
-async def read_call(
-    runtime: Runtime, service: ServiceDefinition, body: bytes, caller: VerifiedCaller, at: date
-) -> PatientCall:
-    """Parse the body, complete the prefetch and reduce the patient to facts. The parsed body
-    (hundreds of resources for a large prefetch) is freed when this returns, before the
-    call's database await: alive across that await, it survived young-generation collections
-    under concurrency and every older-generation pass rescanned it (measured: ~30% of a
-    50 KB call's CPU went to the garbage collector)."""
-    call = parse_call(body, service)
-    request, context = call.request, call.context
-    prefetch = await complete_prefetch(
-        runtime.http,
-        service.prefetch,
-        request.context,
-        request.prefetch,
-        fhir_access(request, caller),
-        deadline_seconds=runtime.settings.fetch_deadline_seconds,
-        breaker=_breaker,
-    )
-    draft_orders = resources_from_bundle(getattr(context, "draft_orders", None) or {})
-    facts = facts_from_resources(
-        resources_from_prefetch(prefetch),
-        at=at,
-        draft_orders=draft_orders,
-        observations=runtime.content.observation_codes,
-    )
-    return PatientCall(facts, context.user_id, request.hook_instance)
+@dataclass(frozen=True, slots=True)
+class CardLinks:
+    """How a card links to the SMART app: the launch URL, a signed `appContext`, the credit
+    it promises."""
+
+    launch_url: str
+    signer: AppContextSigner
+    rules: CreditRules
 
 
-async def handle_hook(
-    runtime: Runtime, service: ServiceDefinition, body: bytes, caller: VerifiedCaller
-) -> dict[str, Any]:
-    """Answer one CDS Hooks call: parse, complete prefetch, match, rank, render, remember."""
-    now = runtime.clock()
-    patient = await read_call(runtime, service, body, caller, now.date())
-    learner = learner_key(
-        runtime.secret, caller.registration.issuer, caller.tenant, patient.user_id
-    )
-    state = await _learner_state(runtime, learner, now)
-    policy = FatiguePolicy(
-        max_cards=runtime.settings.max_cards, repeat_window_days=runtime.settings.repeat_window_days
-    )
-    chosen = choose(
-        runtime.content, patient.facts, state, policy, hook=service.hook, at=now.date(), now=now
-    )
-    cards, records = _render(runtime, service, patient.hook_instance, caller, learner, chosen, now)
-    runtime.recorder.record(records)
-    if records:
-        runtime.learner_states.shown(learner, now, (record.item_id for record in records))
-    return CardsResponse.model_validate({"cards": cards}).to_wire()
+@dataclass
+class HookService:
+    """Answers CDS Hooks calls: built once per worker with exactly what a call uses."""
 
+    content: ContentLibrary
+    memory: LearnerMemory
+    links: CardLinks
+    http: httpx.AsyncClient
+    secret: bytes  # the learner-key secret
+    policy: FatiguePolicy
+    fetch_deadline_seconds: float
+    clock: Callable[[], datetime]
+    # Open while the registered FHIR server keeps failing: the worker's, not a module's.
+    breaker: CircuitBreaker = field(default_factory=CircuitBreaker)
 
-async def _learner_state(runtime: Runtime, learner: str, now: datetime) -> LearnerState:
-    """From the worker's copy when it has one, else one database read (then kept)."""
-    states = runtime.learner_states
-    state = states.get(learner)
-    if state is not None:
-        return state
-    token = states.begin_load()
-    async with runtime.engine.connect() as connection:
-        state = await load_learner_state(
-            connection,
-            learner,
-            now=now,
-            repeat_window_days=runtime.settings.repeat_window_days,
-            pending=runtime.recorder.pending(),
+    async def read_call(
+        self, service: ServiceDefinition, body: bytes, caller: VerifiedCaller, at: date
+    ) -> PatientCall:
+        """Parse the body, complete the prefetch and reduce the patient to facts. The parsed
+        body (hundreds of resources for a large prefetch) is freed when this returns, before
+        the call's database await: alive across that await, it survived young-generation
+        collections under concurrency and every older-generation pass rescanned it
+        (measured: ~30% of a 50 KB call's CPU went to the garbage collector)."""
+        call = parse_call(body, service)
+        request, context = call.request, call.context
+        prefetch = await complete_prefetch(
+            self.http,
+            service.prefetch,
+            request.context,
+            request.prefetch,
+            fhir_access(request, caller),
+            deadline_seconds=self.fetch_deadline_seconds,
+            breaker=self.breaker,
         )
-    states.put(learner, state, token)
-    return state
+        draft_orders = resources_from_bundle(getattr(context, "draft_orders", None) or {})
+        facts = facts_from_resources(
+            resources_from_prefetch(prefetch),
+            at=at,
+            draft_orders=draft_orders,
+            observations=self.content.observation_codes,
+        )
+        return PatientCall(facts, context.user_id, request.hook_instance)
+
+    async def handle_hook(
+        self, service: ServiceDefinition, body: bytes, caller: VerifiedCaller
+    ) -> dict[str, Any]:
+        """Answer one CDS Hooks call: parse, complete prefetch, match, rank, render,
+        remember."""
+        now = self.clock()
+        patient = await self.read_call(service, body, caller, now.date())
+        learner = learner_key(
+            self.secret, caller.registration.issuer, caller.tenant, patient.user_id
+        )
+        state = await self.memory.state_of(learner, now)
+        chosen = choose(
+            self.content,
+            patient.facts,
+            state,
+            self.policy,
+            hook=service.hook,
+            at=now.date(),
+            now=now,
+        )
+        issued = Issue(service, patient.hook_instance, caller, learner, now)
+        cards, records = render_cards(self.links, issued, chosen)
+        self.memory.remember(learner, now, records)
+        return CardsResponse.model_validate({"cards": cards}).to_wire()
 
 
-def _render(
-    runtime: Runtime,
-    service: ServiceDefinition,
-    hook_instance: str,
-    caller: VerifiedCaller,
-    learner: str,
-    chosen: list[Match],
-    now: datetime,
+@dataclass(frozen=True, slots=True)
+class Issue:
+    """Who the cards of one call go to, and when."""
+
+    service: ServiceDefinition
+    hook_instance: str
+    caller: VerifiedCaller
+    learner: str
+    at: datetime
+
+
+def render_cards(
+    links: CardLinks, issue: Issue, chosen: list[Match]
 ) -> tuple[list[dict[str, Any]], list[IssuedCardRecord]]:
-    launch_url = f"{runtime.settings.public_url}/app/launch"
+    """The cards on the wire, and what the learner memory remembers of each."""
     cards: list[dict[str, Any]] = []
     records: list[IssuedCardRecord] = []
+    hook = issue.service.hook
     for chosen_match in chosen:
         item = chosen_match.item
         card_uuid = uuid.uuid4()
-        app_context = runtime.app_context.sign(
-            card_uuid=str(card_uuid), item_id=item.id, hook=service.hook, learner=learner
+        app_context = links.signer.sign(
+            card_uuid=str(card_uuid), item_id=item.id, hook=hook, learner=issue.learner
         )
         card = render_card(
             item,
             card_uuid=str(card_uuid),
-            launch_url=launch_url,
+            launch_url=links.launch_url,
             app_context=app_context,
-            credit_label=credit_label(runtime.credit_rules, item),
+            credit_label=credit_label(links.rules, item),
         )
         card["overrideReasons"] = [dict(reason) for reason in OVERRIDE_REASONS]
         cards.append(card)
@@ -259,13 +273,13 @@ def _render(
                 uuid=card_uuid,
                 item_id=item.id,
                 item_version=item.version,
-                learner=learner,
-                service_id=service.id,
-                hook=service.hook,
-                hook_instance=hook_instance,
-                issuer=caller.registration.issuer,
-                tenant=caller.tenant,
-                issued_at=now,
+                learner=issue.learner,
+                service_id=issue.service.id,
+                hook=hook,
+                hook_instance=issue.hook_instance,
+                issuer=issue.caller.registration.issuer,
+                tenant=issue.caller.tenant,
+                issued_at=issue.at,
             )
         )
     return cards, records

@@ -34,9 +34,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from service.db.engine import make_engine, make_sessionmaker, transaction
+from service.ehr.auth import EhrJwtVerifier
 from service.ehr.models import AuthAuditRecord
 from service.ehr.registry import EhrRegistration, EhrRegistry
-from service.hooks.auth import EhrJwtVerifier
 from service.settings import Settings
 from service.shared_state import MemoryState, SharedState
 

@@ -10,8 +10,8 @@ import httpx
 import pytest
 import respx
 
+from service.ehr.keysets import KeySetUnavailable, parse_key_set
 from service.errors import Unauthorized
-from service.hooks.jwks import KeySetUnavailable, parse_key_set
 from service.settings import Settings
 from service.shared_state import RedisState
 from tests.hooks.jwt_factory import AuthHarness, FakeEhr, auth_harness, generate_key

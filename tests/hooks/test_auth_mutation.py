@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 import respx
 
+from service.ehr.auth import EhrJwtVerifier, UnverifiedToken
 from service.errors import Unauthorized
-from service.hooks.auth import EhrJwtVerifier, UnverifiedToken
 from service.settings import Settings
 from tests.hooks.jwt_factory import AuthHarness, FakeEhr, auth_harness
 

@@ -4,6 +4,7 @@ service calls, prefetch fallback, responses, feedback, limits."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import uuid
 from typing import Any
 
@@ -12,7 +13,7 @@ import orjson
 import respx
 from sqlalchemy import func, select
 
-from service.hooks.models import CardFeedback, IssuedCard
+from service.memory.models import CardFeedback, IssuedCard
 from tests.hooks.conftest import FHIR_BASE, HookClient
 from tests.hooks.hook_requests import hook_request, searchset, synthea_bundle
 
@@ -79,7 +80,7 @@ async def test_patient_view_returns_valid_cards(hooks: HookClient) -> None:
 async def test_issued_cards_are_recorded_without_patient_data(hooks: HookClient) -> None:
     body = hook_request(synthea_bundle("Angelic_Mueller"))
     cards = (await hooks.call(PV, body)).json()["cards"]
-    await hooks.runtime.recorder.flush()
+    await hooks.runtime.memory.recorder.flush()
     async with hooks.runtime.sessions() as session:
         rows = (await session.scalars(select(IssuedCard))).all()
     assert {str(r.uuid) for r in rows} == {c["uuid"] for c in cards}
@@ -348,7 +349,8 @@ async def test_snoozed_card_is_not_shown_again(hooks: HookClient) -> None:
 
 
 async def test_rate_limit_per_issuer_is_429(hooks: HookClient) -> None:
-    hooks.runtime.settings.rate_limit_per_minute = 2
+    # the limit is read once, when the worker starts: as a worker configured with 2
+    hooks.runtime.gate = dataclasses.replace(hooks.runtime.gate, per_minute=2)
     body = hook_request(synthea_bundle("Liz_Conn"))
     responses = [await hooks.call(PV, body) for _ in range(3)]
     assert [r.status_code for r in responses] == [200, 200, 429]
@@ -434,7 +436,7 @@ async def test_a_profile_change_reaches_a_learner_the_worker_remembers(
 
 
 async def test_flushed_cards_are_announced_to_the_other_workers(hooks: HookClient) -> None:
-    from service.hooks.learner_cache import CHANNEL
+    from service.memory.cache import CHANNEL
 
     heard: list[bytes] = []
     subscribed = asyncio.Event()
@@ -447,7 +449,7 @@ async def test_flushed_cards_are_announced_to_the_other_workers(hooks: HookClien
     await subscribed.wait()
     cards = (await hooks.call(PV, hook_request(synthea_bundle("Angelic_Mueller")))).json()
     assert cards["cards"]
-    await hooks.runtime.recorder.flush()
+    await hooks.runtime.memory.recorder.flush()
     await asyncio.sleep(0.05)
     listener.cancel()
     assert [orjson.loads(m)["learners"] for m in heard] == [[await _learner(hooks)]]
@@ -468,7 +470,8 @@ async def test_overridden_without_a_reason_dismisses_the_item(hooks: HookClient)
 
 
 async def test_no_guidance_is_an_empty_card_list(hooks: HookClient) -> None:
-    hooks.runtime.settings.max_cards = 0
+    service = hooks.runtime.hooks  # as a worker started with BEDSIDE_MAX_CARDS=0
+    service.policy = dataclasses.replace(service.policy, max_cards=0)
     response = await hooks.call(PV, hook_request(synthea_bundle("Angelic_Mueller")))
     assert response.status_code == 200
     assert response.json() == {"cards": []}
@@ -507,9 +510,10 @@ async def test_metrics_count_hook_latency_cards_and_jwt_rejections(hooks: HookCl
 
 
 async def test_the_card_promises_the_configured_credit(hooks: HookClient) -> None:
-    rules = hooks.runtime.credit_rules
+    links = hooks.runtime.hooks.links  # as a worker started with these credit rules
+    rules = links.rules
     headline = rules.credit_types[0]
-    hooks.runtime.credit_rules = rules.model_copy(
+    configured = rules.model_copy(
         update={
             "credit_types": [
                 headline.model_copy(
@@ -519,6 +523,7 @@ async def test_the_card_promises_the_configured_credit(hooks: HookClient) -> Non
             ]
         }
     )
+    hooks.runtime.hooks.links = dataclasses.replace(links, rules=configured)
     cards = (await hooks.call(PV, hook_request(synthea_bundle("Angelic_Mueller")))).json()["cards"]
     # a case's own length shows in its label; the configured amount shows on every card
     assert all(c["links"][0]["label"].endswith(" min - earn 0.25 CME") for c in cards)

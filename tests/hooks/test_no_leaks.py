@@ -10,7 +10,7 @@ import pytest
 import respx
 from sqlalchemy import select
 
-from service.db.models import Base
+from service.migrations.schema import Base
 from tests.hooks.conftest import FHIR_BASE, HookClient
 from tests.hooks.hook_requests import hook_request, synthea_bundle
 
@@ -74,7 +74,7 @@ async def test_canaries_never_leak(
         await call({**_canary_request(), "fhirAuthorization": auth})  # 400
         await call(_canary_request(), exp=1)  # 401 expired
         await call(_canary_request(), aud="https://wrong.example")  # 401
-    await hooks.runtime.recorder.flush()
+    await hooks.runtime.memory.recorder.flush()
 
     out, err = capfd.readouterr()
     haystacks = {

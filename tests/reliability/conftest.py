@@ -16,7 +16,6 @@ from typing import Any
 import httpx
 import pytest
 
-import service.hooks.service as hook_service
 from service.app import create_app
 from service.hooks.prefetch import CircuitBreaker
 from service.settings import Settings
@@ -85,9 +84,9 @@ class AppUnderTest:
         return f"{self.app.state.runtime.settings.public_url}/cds-services/{service_id}"
 
     def fresh_breaker(self, threshold: int = 5) -> CircuitBreaker:
-        """A new hook-path circuit breaker (the module's breaker lives for the worker)."""
+        """A new hook-path circuit breaker (the worker's lives as long as the worker)."""
         breaker = CircuitBreaker(threshold=threshold)
-        self._monkeypatch.setattr(hook_service, "_breaker", breaker)
+        self.app.state.runtime.hooks.breaker = breaker
         return breaker
 
     def undo(self) -> None:

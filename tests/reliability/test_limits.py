@@ -17,7 +17,7 @@ from service.credit import outbox
 from service.credit.jobs import run_push
 from service.db.base import utcnow
 from service.db.engine import make_engine, make_sessionmaker, transaction
-from service.hooks.jwks import FETCH_TIMEOUT
+from service.ehr.keysets import FETCH_TIMEOUT
 from service.settings import Settings
 from tests.hooks.jwt_factory import FakeEhr
 from tests.reliability.conftest import SLACK, AppUnderTest, make_outbox_due, running_app

@@ -12,11 +12,13 @@ timeouts well above the trickle's pace, so only the overall deadline can end the
 from __future__ import annotations
 
 import asyncio
+import base64
 import time
 import uuid
 from pathlib import Path
 
 import httpx
+import orjson
 import pytest
 from sqlalchemy import select
 
@@ -25,6 +27,7 @@ from service.credit.jobs import run_push
 from service.credit.models import XapiOutboxItem
 from service.db.base import utcnow
 from service.db.engine import make_engine, make_sessionmaker, transaction
+from service.ehr import keysets
 from service.ehr.registry import EhrRegistration
 from service.keys import load_signing_keys
 from service.settings import Settings
@@ -40,12 +43,9 @@ TRICKLES = ["trickle", "trickle-body"]  # the head a byte / 50 ms; the body a by
 
 @pytest.fixture(autouse=True)
 def _short_deadlines(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in (
-        "DISCOVERY_DEADLINE_SECONDS",
-        "TOKEN_DEADLINE_SECONDS",
-        "KEY_SET_DEADLINE_SECONDS",
-    ):
+    for name in ("DISCOVERY_DEADLINE_SECONDS", "TOKEN_DEADLINE_SECONDS"):
         monkeypatch.setattr(oauth, name, DEADLINE)
+    monkeypatch.setattr(keysets, "FETCH_DEADLINE_SECONDS", DEADLINE)  # the id_token's keys
     monkeypatch.setattr(outbox, "PUSH_DEADLINE_SECONDS", DEADLINE)
 
 
@@ -110,12 +110,22 @@ async def test_trickling_token_endpoint_cannot_hold_a_sign_in(
     assert message == refused == "the EHR's token endpoint could not be reached"
 
 
+# A token whose header names a key: its signature is never reached (no key set arrives).
+_UNVERIFIED_ID_TOKEN = (
+    ".".join(
+        base64.urlsafe_b64encode(orjson.dumps(part)).rstrip(b"=").decode()
+        for part in ({"alg": "ES384", "kid": "k1", "typ": "JWT"}, {"iss": "https://ehr.test"})
+    )
+    + ".c2ln"
+)
+
+
 async def _validate(jwks_uri: str) -> tuple[str, float]:
     async with _client() as http:
+        key_sets = keysets.KeySetCache(http=http, state=MemoryState(), refresh_min_seconds=30)
         call = oauth.validate_id_token(
-            http,
-            MemoryState(),
-            "a.b.c",
+            key_sets,
+            _UNVERIFIED_ID_TOKEN,
             jwks_uri=jwks_uri,
             issuer="https://ehr.test",
             client_id="bedside",

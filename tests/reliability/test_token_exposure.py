@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from service.db.models import Base
+from ehr_simulator import smart as sim_smart
+from service.migrations.schema import Base
 from service.observability import configure_logging
 from service.settings import Settings
-from service.sim import smart as sim_smart
 from tests.e2e.world import make_world, query_of, sign_in
 from tests.reliability.conftest import AppUnderTest
 from tests.reliability.hostile import valid_body
@@ -128,7 +128,7 @@ async def test_hook_flow_leaks_no_token(
     )
     assert refused.status_code == 401
     texts.append(refused.text)
-    await app.app.state.runtime.recorder.flush()
+    await app.app.state.runtime.memory.recorder.flush()
 
     seen = {auth for path, auth in app.server.requests if path.startswith("/fhir")}
     assert seen == {f"Bearer {ACCESS_CANARY}"}  # the token went to the registered server only

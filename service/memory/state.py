@@ -27,8 +27,8 @@ from sqlalchemy.sql.elements import BindParameter
 
 from service.cards import LearnerState
 from service.credit.models import LearnerProfile, LearningCycle
-from service.hooks.models import CardFeedback, IssuedCard
-from service.hooks.recorder import IssuedCardRecord
+from service.memory.models import CardFeedback, IssuedCard
+from service.memory.recorder import IssuedCardRecord
 
 # The credit profile's professions, in the content library's audience vocabulary.
 AUDIENCE_PROFESSION = {

@@ -35,10 +35,10 @@ from joserfc.jws import JWSRegistry
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from service.db.base import utcnow
+from service.ehr.keysets import ASYMMETRIC_KEY_TYPES, KeySetCache, KeySetUnavailable
 from service.ehr.models import AuthAuditRecord
 from service.ehr.registry import EhrRegistration, EhrRegistry
 from service.errors import Unauthorized
-from service.hooks.jwks import ASYMMETRIC_KEY_TYPES, KeySetCache, KeySetUnavailable
 from service.observability import JWT_REJECTIONS, bind_log_context
 from service.settings import Settings
 from service.shared_state import SharedState

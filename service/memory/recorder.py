@@ -19,7 +19,7 @@ from datetime import datetime
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from service.hooks.models import IssuedCard
+from service.memory.models import IssuedCard
 
 log = logging.getLogger("bedside.hooks.recorder")
 FLUSH_INTERVAL_SECONDS = 0.2

@@ -1,7 +1,9 @@
 """The EHRs' key sets: fetched only from registered URLs, cached per URL, refreshed rarely.
 
 - A key set is fetched from the registration's `jwks_url` (or a `jku` on its allowlist, decided
-  by the caller) with a short timeout, no redirects and a size cap.
+  by the caller) with a short deadline, no redirects and a size cap (`service/outbound.py`).
+- Both the hook's JWT check and the SMART app's id_token check read keys through a
+  `KeySetCache`; only public asymmetric signing keys are ever kept.
 - Each worker keeps parsed sets in memory; the raw set is also kept in SharedState so that
   workers share what one of them fetched (and a new worker needs no fetch of its own).
 - A refresh (unknown `kid`, or a set older than `max_age_seconds`) happens at most once per
@@ -23,6 +25,7 @@ import orjson
 from joserfc.errors import JoseError
 from joserfc.jwk import JWKRegistry, Key, KeySet
 
+from service.outbound import OutboundError, fetch
 from service.shared_state import SharedState
 
 log = logging.getLogger("bedside.jwks")
@@ -94,34 +97,27 @@ async def fetch_key_set(http: httpx.AsyncClient, url: str) -> KeySet:
     """GET a JWKS with a short overall deadline (a server trickling one byte at a time must
     not hold a hook call), no redirects and a size cap."""
     try:
-        async with asyncio.timeout(FETCH_DEADLINE_SECONDS):
-            return parse_key_set(await _read_key_set(http, url))
-    except TimeoutError:
-        raise KeySetUnavailable("deadline") from None
-
-
-async def _read_key_set(http: httpx.AsyncClient, url: str) -> bytes:
-    try:
-        async with http.stream(
+        answer = await fetch(
+            http,
             "GET",
             url,
+            max_bytes=MAX_JWKS_BYTES,
+            deadline=FETCH_DEADLINE_SECONDS,
             timeout=FETCH_TIMEOUT,
             # identity: the size cap then bounds what we hold (no decompression bombs)
             headers={"Accept": "application/json", "Accept-Encoding": "identity"},
-        ) as response:
-            if response.status_code != 200:
-                raise KeySetUnavailable(f"HTTP {response.status_code}")
-            declared = response.headers.get("content-length")
-            if declared is not None and declared.isdigit() and int(declared) > MAX_JWKS_BYTES:
-                raise KeySetUnavailable("too large")
-            body = bytearray()
-            async for chunk in response.aiter_bytes():
-                body.extend(chunk)
-                if len(body) > MAX_JWKS_BYTES:
-                    raise KeySetUnavailable("too large")
-    except httpx.HTTPError as exc:
-        raise KeySetUnavailable(type(exc).__name__) from exc
-    return bytes(body)
+        )
+    except OutboundError as exc:
+        raise KeySetUnavailable(_why(exc)) from exc
+    return parse_key_set(answer.body)
+
+
+def _why(exc: OutboundError) -> str:
+    """What hospital IT reads (`bedside doctor`, logs): the status, the transport error."""
+    if exc.status is not None and exc.reason.startswith("status_"):
+        return f"HTTP {exc.status}"
+    reasons = {"too_large": "too large", "unreachable": f"unreachable ({exc.detail})"}
+    return reasons.get(exc.reason, exc.reason)
 
 
 class KeySetCache:

@@ -12,7 +12,7 @@ import pytest
 import redis
 
 from service.cards import LearnerState
-from service.hooks.learner_cache import LearnerStates
+from service.memory.cache import LearnerStates
 from service.shared_state import MemoryState, RedisState, SharedState
 
 AT = datetime(2021, 4, 1, 12, tzinfo=UTC)
@@ -177,7 +177,7 @@ async def test_workers_sharing_redis_drop_each_others_changes(redis_url: str) ->
 async def test_a_lost_redis_subscription_clears_the_cache_and_resubscribes(
     redis_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("service.hooks.learner_cache.RESUBSCRIBE_SECONDS", 0.3)
+    monkeypatch.setattr("service.memory.cache.RESUBSCRIBE_SECONDS", 0.3)
     state = RedisState(redis_url)
     states = LearnerStates(state, ttl_seconds=600)
     task = asyncio.create_task(states.follow())

@@ -8,7 +8,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 from service.db.engine import make_engine
-from service.db.models import Base
+from service.migrations.schema import Base
 
 target_metadata = Base.metadata
 

@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from service.db.engine import make_engine, make_sessionmaker
-from service.hooks.models import IssuedCard
-from service.hooks.recorder import FLUSH_BATCH, CardRecorder, IssuedCardRecord
+from service.memory.models import IssuedCard
+from service.memory.recorder import FLUSH_BATCH, CardRecorder, IssuedCardRecord
 from service.settings import Settings
 
 
