@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.app_context import InvalidAppContext
-from service.ehr.registry import EhrRegistration
+from service.ehr.registry import EhrRegistration, EhrRegistry
 from service.ehr.sealing import SealError, unseal
 from service.errors import BedsideError
 from service.identity import learner_key
@@ -54,9 +54,9 @@ class LaunchResult:
     notice: str | None
 
 
-def redirect_uri(runtime: Runtime) -> str:
+def redirect_uri(public_url: str) -> str:
     """Our one registered redirect URI, exactly."""
-    return runtime.settings.public_url + "/app/callback"
+    return public_url + "/app/callback"
 
 
 async def begin_ehr_launch(runtime: Runtime, *, iss: str, launch: str, bind: str) -> str:
@@ -70,7 +70,7 @@ async def begin_ehr_launch(runtime: Runtime, *, iss: str, launch: str, bind: str
 
 async def begin_standalone_launch(runtime: Runtime, *, registration_id: str, bind: str) -> str:
     """A learner outside a chart signs in at a registered EHR chosen by its id."""
-    registration = await find_registration(runtime, registration_id)
+    registration = await find_registration(runtime.registry, registration_id)
     if registration is None or not registration.fhir_base:
         raise LaunchError("Choose one of the listed organisations.")
     return await _authorize(
@@ -78,13 +78,13 @@ async def begin_standalone_launch(runtime: Runtime, *, registration_id: str, bin
     )
 
 
-async def launchable_registrations(runtime: Runtime) -> list[EhrRegistration]:
+async def launchable_registrations(registry: EhrRegistry) -> list[EhrRegistration]:
     """Registered EHRs a learner can sign in at (a FHIR base and a SMART client id)."""
-    return [r for r in await runtime.registry.all() if r.fhir_base and r.client_ids]
+    return [r for r in await registry.all() if r.fhir_base and r.client_ids]
 
 
-async def find_registration(runtime: Runtime, registration_id: str) -> EhrRegistration | None:
-    for registration in await launchable_registrations(runtime):
+async def find_registration(registry: EhrRegistry, registration_id: str) -> EhrRegistration | None:
+    for registration in await launchable_registrations(registry):
         if str(registration.id) == registration_id:
             return registration
     return None
@@ -118,7 +118,7 @@ async def _authorize(
     params = {
         "response_type": "code",
         "client_id": client_id,
-        "redirect_uri": redirect_uri(runtime),
+        "redirect_uri": redirect_uri(runtime.settings.public_url),
         "scope": EHR_LAUNCH_SCOPE if launch else STANDALONE_SCOPE,
         "state": state,
         "aud": iss,
@@ -141,7 +141,7 @@ async def complete_launch(
         raise LaunchError(
             "This sign-in has expired or was already used. Please open Bedside again from the EHR."
         )
-    registration = await find_registration(runtime, launch.registration_id)
+    registration = await find_registration(runtime.registry, launch.registration_id)
     if registration is None or not code:
         raise LaunchError("This sign-in cannot be completed. Please try again.")
     try:
@@ -159,13 +159,13 @@ async def complete_launch(
     return LaunchResult(session=session, cycle_id=cycle_id, notice=notice)
 
 
-def _client_secret(runtime: Runtime, registration: EhrRegistration) -> str | None:
+def _client_secret(server_secret: bytes, registration: EhrRegistration) -> str | None:
     """The registration's client secret, unsealed (stored sealed: service/ehr/sealing.py)."""
     if registration.client_secret is None:
         return None
     try:
         return unseal(
-            runtime.secret,
+            server_secret,
             registration.client_secret,
             issuer=registration.issuer,
             tenant_key=registration.tenant or "",
@@ -185,11 +185,11 @@ async def _tokens(
         runtime.http,
         registration,
         client_id=launch.client_id,
-        client_secret=_client_secret(runtime, registration),
+        client_secret=_client_secret(runtime.secret, registration),
         keys=runtime.signing_keys,
         token_endpoint=launch.token_endpoint,
         code=code,
-        redirect_uri=redirect_uri(runtime),
+        redirect_uri=redirect_uri(runtime.settings.public_url),
         code_verifier=launch.code_verifier,
     )
     id_token = str(response["id_token"])

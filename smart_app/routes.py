@@ -77,7 +77,7 @@ async def standalone_login(
 ) -> Response:
     """Standalone launch: choose the organisation whose EHR account you sign in with."""
     if not ehr:
-        choices = await launch.launchable_registrations(runtime)
+        choices = await launch.launchable_registrations(runtime.registry)
         return await render(request, runtime, "login.html", choices=choices, session=None)
     bind = bedside_launch if bedside_launch and len(bedside_launch) < 100 else new_secret()
     try:

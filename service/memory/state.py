@@ -44,14 +44,19 @@ SNOOZE_DAYS = 30
 DISMISS_DAYS = 365
 
 
+# The kinds of row the one state query returns (a literal column: short on purpose).
+SHOWN = "h"  # the card history of one item: when last shown, dismissed, snoozed
+LEARNED = "l"  # an item the learner completed a cycle on
+PROFILE = "p"  # the profile's profession and specialty
+
 _OVERRIDDEN = CardFeedback.outcome == "overridden"
 _IS_SNOOZE = func.coalesce(CardFeedback.override_reason_code, "") == SNOOZE_CODE
 _LEARNER: BindParameter[str] = bindparam("learner", type_=String())
-# One round trip (each costs ~0.5 ms through aiosqlite): the card history aggregated per item
-# (kind 'h'), the items learned ('l'), and the profile's profession and specialty ('p').
+# One round trip (each costs ~0.5 ms through aiosqlite): the card history aggregated per item,
+# the items learned, and the profile's profession and specialty, each row tagged by its kind.
 _STATE: CompoundSelect[Any] = union_all(
     select(
-        literal_column("'h'").label("kind"),
+        literal_column(f"'{SHOWN}'").label("kind"),
         IssuedCard.item_id.label("key"),
         func.max(IssuedCard.issued_at).label("shown_at"),
         func.max(case((and_(_OVERRIDDEN, ~_IS_SNOOZE), 1), else_=0)).label("dismissed"),
@@ -61,11 +66,11 @@ _STATE: CompoundSelect[Any] = union_all(
     .outerjoin(CardFeedback, CardFeedback.card_uuid == IssuedCard.uuid)
     .where(IssuedCard.learner == _LEARNER, IssuedCard.issued_at >= bindparam("since"))
     .group_by(IssuedCard.item_id),
-    select(literal_column("'l'"), LearningCycle.item_id, null(), null(), null(), null()).where(
-        LearningCycle.learner == _LEARNER, LearningCycle.status.in_(("complete", "claimed"))
-    ),
     select(
-        literal_column("'p'"),
+        literal_column(f"'{LEARNED}'"), LearningCycle.item_id, null(), null(), null(), null()
+    ).where(LearningCycle.learner == _LEARNER, LearningCycle.status.in_(("complete", "claimed"))),
+    select(
+        literal_column(f"'{PROFILE}'"),
         LearnerProfile.profession,
         null(),
         null(),
@@ -93,9 +98,9 @@ async def load_learner_state(
     profession: str | None = None
     specialty: str | None = None
     for kind, key, shown_at, was_dismissed, snoozed_at, profile_specialty in rows:
-        if kind == "l":
+        if kind == LEARNED:
             learned.add(key)
-        elif kind == "p":
+        elif kind == PROFILE:
             profession, specialty = key, profile_specialty
         else:
             shown[key] = _aware(shown_at)
