@@ -35,7 +35,9 @@ class LearnerProfile(Base):
     __tablename__ = "learner_profile"
 
     learner: Mapped[str] = mapped_column(String(64), primary_key=True)
-    name: Mapped[str | None] = mapped_column(String(200), default=None)
+    name: Mapped[str | None] = mapped_column(String(200), default=None)  # before 0005
+    given_name: Mapped[str | None] = mapped_column(String(100), default=None)
+    family_name: Mapped[str | None] = mapped_column(String(100), default=None)
     profession: Mapped[str | None] = mapped_column(String(40), default=None)
     specialty: Mapped[str | None] = mapped_column(String(200), default=None)
     npi: Mapped[str | None] = mapped_column(String(10), default=None)

@@ -25,6 +25,7 @@ class EhrRecord(Base):
     jwks_url: Mapped[str] = mapped_column(String(1000))
     jku_allowlist: Mapped[list[str]] = mapped_column(JSON, default=list)
     fhir_base: Mapped[str | None] = mapped_column(String(1000), default=None)
+    display_name: Mapped[str | None] = mapped_column(String(200), default=None)
     client_ids: Mapped[list[str]] = mapped_column(JSON, default=list)
     client_auth: Mapped[str] = mapped_column(String(40), default="none")
     client_secret: Mapped[str | None] = mapped_column(Text, default=None)
