@@ -2,10 +2,14 @@
 FROM python:3.11-slim AS build
 WORKDIR /src
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
+COPY requirements/runtime.txt ./requirements/
+RUN python -m venv /opt/bedside \
+ && /opt/bedside/bin/pip install --require-hashes -r requirements/runtime.txt
 COPY pyproject.toml README.md ./
 COPY service ./service
 COPY smart_app ./smart_app
-RUN python -m venv /opt/bedside && /opt/bedside/bin/pip install .
+# the EHR simulator (bedside demo) stays out of the production image
+RUN /opt/bedside/bin/pip install --no-deps .
 
 FROM python:3.11-slim
 RUN useradd --create-home --uid 10001 bedside
