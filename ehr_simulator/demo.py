@@ -8,7 +8,11 @@ simulator registered as its EHR (client_secret_basic or private_key_jwt).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import signal
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,6 +42,23 @@ class Demo:
     def stop(self) -> None:
         for server in self.servers:
             server.should_exit = True
+
+    def interrupt(self) -> None:
+        """Ctrl-C or SIGTERM: stop; a second one stops without waiting for connections."""
+        if any(server.should_exit for server in self.servers):
+            for server in self.servers:
+                server.force_exit = True
+        self.stop()
+
+
+class _DemoServer(uvicorn.Server):
+    """A server that leaves signals to the demo: uvicorn's own handling catches Ctrl-C for one
+    server and raises it again once that server stops, which interrupted the other server's
+    shutdown with a traceback. `serve_demo` stops both on SIGINT or SIGTERM instead."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
 
 
 def build_demo(
@@ -70,12 +91,12 @@ def build_demo(
             server_header=False,
             lifespan="on",
         )
-        demo.servers.append(uvicorn.Server(server_config))
+        demo.servers.append(_DemoServer(server_config))
     return demo
 
 
 async def _stop_together(demo: Demo) -> None:
-    """uvicorn's signal handling reaches one server only: stop both when either stops."""
+    """Stop both servers when either stops (say, one that failed)."""
     while not any(server.should_exit for server in demo.servers):
         await asyncio.sleep(0.2)
     demo.stop()
@@ -97,7 +118,20 @@ async def _register_when_started(demo: Demo) -> None:
 
 
 async def serve_demo(demo: Demo) -> None:
-    """Run both servers until Ctrl-C (or `demo.stop()`)."""
+    """Run both servers until Ctrl-C, SIGTERM or `demo.stop()` (signals: in the main thread)."""
+    loop = asyncio.get_running_loop()
+    main = threading.current_thread() is threading.main_thread()
+    signals = (signal.SIGINT, signal.SIGTERM) if main else ()
+    for signum in signals:
+        loop.add_signal_handler(signum, demo.interrupt)
+    try:
+        await _serve_both(demo)
+    finally:
+        for signum in signals:
+            loop.remove_signal_handler(signum)
+
+
+async def _serve_both(demo: Demo) -> None:
     tasks = [asyncio.create_task(server.serve()) for server in demo.servers]
     helpers = [
         asyncio.create_task(_stop_together(demo)),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import html
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -13,6 +14,7 @@ import httpx
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import HTMLResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
@@ -183,6 +185,7 @@ def create_app(settings: Settings | None = None, *, migrate: bool = False) -> Fa
         )
     _include_routers(app)
     _add_operational_routes(app)
+    _add_home_page(app)
     return app
 
 
@@ -262,3 +265,36 @@ def _add_operational_routes(app: FastAPI) -> None:
     async def jwks(request: Request) -> dict[str, object]:
         runtime: Runtime = request.app.state.runtime
         return runtime.signing_keys.public_jwks()
+
+
+_HOME_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Bedside</title></head>
+<body>
+<h1>Bedside {version}</h1>
+<p>Continuing medical education at the point of care: a CDS Hooks service and a SMART on FHIR
+app.</p>
+<ul>
+<li>CDS Hooks discovery URL (register it in your EHR):
+<a href="/cds-services">{public_url}/cds-services</a></li>
+<li>SMART app: <a href="/app/">{public_url}/app/</a>
+(EHR launch URL {public_url}/app/launch)</li>
+<li>Health: <a href="/healthz">/healthz</a></li>
+</ul>
+</body></html>
+"""
+
+
+def _add_home_page(app: FastAPI) -> None:
+    """`GET /`: what this service is and where its entry points are (hospital IT's browser)."""
+
+    @app.get("/", include_in_schema=False)
+    async def home(request: Request) -> Response:
+        runtime: Runtime = request.app.state.runtime
+        page = _HOME_PAGE.format(
+            version=html.escape(__version__), public_url=html.escape(runtime.settings.public_url)
+        )
+        headers = {
+            "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+            "X-Content-Type-Options": "nosniff",
+        }
+        return HTMLResponse(page, headers=headers)

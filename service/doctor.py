@@ -7,6 +7,9 @@ Read-only: it migrates nothing, creates no database and never prints a secret.
 from __future__ import annotations
 
 import asyncio
+import socket
+import ssl
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -232,7 +235,9 @@ async def _check_key_set(
     try:
         keys = await fetch_key_set(http, url)
     except KeySetUnavailable as exc:
-        return Finding(area, "fail", f"key set {url}: {exc}")
+        cause = exc.__cause__
+        unreachable = isinstance(cause, OutboundError) and not cause.reason.startswith("status_")
+        return Finding(area, "fail", f"key set {url}: {why_failed(exc) if unreachable else exc}")
     usable = [key for key in keys.keys if usable_algorithms(key, settings.jwt_algorithms)]
     if not usable:
         return Finding(
@@ -276,8 +281,8 @@ async def _check_smart(registration: EhrRegistration, http: httpx.AsyncClient) -
         )
         document = answer.json()
     except OutboundError as exc:
-        why = f"unusable (HTTP {exc.status})" if exc.reason.startswith("status_") else str(exc)
-        return Finding(area, "warn", f"SMART configuration {url}: {why}")
+        why = f"unusable (HTTP {exc.status})" if exc.reason.startswith("status_") else None
+        return Finding(area, "warn", f"SMART configuration {url}: {why or why_failed(exc)}")
     endpoints = ("authorization_endpoint", "token_endpoint")
     if not isinstance(document, dict) or not all(document.get(e) for e in endpoints):
         return Finding(area, "warn", f"SMART configuration {url}: unusable (no endpoints)")
@@ -351,6 +356,41 @@ def render_report(findings: list[Finding]) -> str:
         f"{failed} problem(s), {warned} warning(s)." if failed or warned else "All checks passed."
     )
     return "\n".join(lines)
+
+
+def why_failed(exc: BaseException) -> str:
+    """A failed call in plain words for hospital IT, with the exception's type name to
+    search for: `unreachable: connection refused (ConnectError)`, `timed out (ReadTimeout)`,
+    `TLS error: certificate has expired (ConnectError)`."""
+    chain = list(_causes(exc))
+    transport = next((e for e in chain if isinstance(e, httpx.HTTPError)), None)
+    shown = type(transport or chain[-1]).__name__
+    tls = next((e for e in chain if isinstance(e, ssl.SSLError)), None)
+    text = " ".join(str(e) for e in chain).lower()
+    if tls is not None or "certificate" in text or "ssl" in text:
+        detail = getattr(tls, "verify_message", None) or getattr(tls, "reason", None)
+        return f"TLS error{f': {detail}' if detail else ''} ({shown})"
+    if any(isinstance(e, OutboundError) and e.reason == "deadline" for e in chain):
+        return "timed out (no whole answer within the deadline)"
+    if any(isinstance(e, httpx.TimeoutException | TimeoutError) for e in chain):
+        return f"timed out ({shown})"
+    if any(isinstance(e, ConnectionRefusedError) for e in chain) or "refused" in text:
+        return f"unreachable: connection refused ({shown})"
+    if any(isinstance(e, socket.gaierror) for e in chain) or "name or service" in text:
+        return f"unreachable: host not found ({shown})"
+    if any(isinstance(e, ConnectionResetError) for e in chain) or "reset" in text:
+        return f"unreachable: connection reset ({shown})"
+    return f"unreachable ({shown})"
+
+
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """The exception and what caused it, outermost first (httpx -> httpcore -> OSError)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
 
 
 def _short(exc: BaseException) -> str:

@@ -3,12 +3,17 @@
 One orchestrator joins the registry, discovery, PKCE, the token exchange, id_token validation,
 the learner key and the appContext -> a learning cycle. The access token is dropped as soon as
 the token response has been read: Bedside asks for no FHIR scope and keeps no EHR token.
+
+A standalone sign-in (the learner's own device, or "Sign in again" after signing out) asks
+the EHR to authenticate the user again (`prompt=login`): otherwise an EHR session left open on
+a shared workstation signs the next person in as the previous clinician without a word.
 """
 
 from __future__ import annotations
 
 import hmac
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,14 +21,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.app_context import InvalidAppContext
 from service.ehr.registry import EhrRegistration, EhrRegistry
-from service.ehr.sealing import SealError, unseal
+from service.ehr.sealing import CLIENT_JWKS, CLIENT_SECRET, SealError, unseal
 from service.errors import BedsideError
 from service.identity import learner_key
 from service.runtime import Runtime
 from smart_app import learning
 from smart_app.oauth import (
+    ClientCredentials,
     OAuthError,
     authorize_url,
+    check_response_issuer,
     discover,
     exchange_code,
     pkce_pair,
@@ -48,6 +55,14 @@ class LaunchError(BedsideError):
 
 
 @dataclass(frozen=True, slots=True)
+class AuthorizationStart:
+    """Where to send the browser, and the `state` its launch cookie is named after."""
+
+    url: str
+    state: str
+
+
+@dataclass(frozen=True, slots=True)
 class LaunchResult:
     session: AppSession
     cycle_id: str | None
@@ -59,7 +74,9 @@ def redirect_uri(public_url: str) -> str:
     return public_url + "/app/callback"
 
 
-async def begin_ehr_launch(runtime: Runtime, *, iss: str, launch: str, bind: str) -> str:
+async def begin_ehr_launch(
+    runtime: Runtime, *, iss: str, launch: str, bind: str
+) -> AuthorizationStart:
     """Check `iss` against the registry (before any network call), discover the EHR's
     endpoints and return the authorization URL to redirect to."""
     registration = await runtime.registry.by_fhir_base(iss)
@@ -68,7 +85,9 @@ async def begin_ehr_launch(runtime: Runtime, *, iss: str, launch: str, bind: str
     return await _authorize(runtime, registration, iss=iss, launch=launch, bind=bind)
 
 
-async def begin_standalone_launch(runtime: Runtime, *, registration_id: str, bind: str) -> str:
+async def begin_standalone_launch(
+    runtime: Runtime, *, registration_id: str, bind: str
+) -> AuthorizationStart:
     """A learner outside a chart signs in at a registered EHR chosen by its id."""
     registration = await find_registration(runtime.registry, registration_id)
     if registration is None or not registration.fhir_base:
@@ -92,7 +111,7 @@ async def find_registration(registry: EhrRegistry, registration_id: str) -> EhrR
 
 async def _authorize(
     runtime: Runtime, registration: EhrRegistration, *, iss: str, launch: str | None, bind: str
-) -> str:
+) -> AuthorizationStart:
     if not registration.client_ids:
         raise LaunchError("Bedside has no SMART client registered at this EHR.")
     try:
@@ -110,11 +129,29 @@ async def _authorize(
             client_id=client_id,
             token_endpoint=config.token_endpoint,
             jwks_uri=config.jwks_uri,
-            id_token_issuer=config.issuer or iss,
+            id_token_issuer=config.issuer or registration.issuer,
             nonce=nonce,
             code_verifier=verifier,
+            iss_parameter_required=config.iss_parameter_supported,
+            fresh_login_since=None if launch else time.time(),
         )
     )
+    params = _authorize_params(
+        runtime, client_id, iss=iss, launch=launch, state=state, nonce=nonce, challenge=challenge
+    )
+    return AuthorizationStart(url=authorize_url(config, params), state=state)
+
+
+def _authorize_params(
+    runtime: Runtime,
+    client_id: str,
+    *,
+    iss: str,
+    launch: str | None,
+    state: str,
+    nonce: str,
+    challenge: str,
+) -> dict[str, str]:
     params = {
         "response_type": "code",
         "client_id": client_id,
@@ -128,14 +165,23 @@ async def _authorize(
     }
     if launch:
         params["launch"] = launch
-    return authorize_url(config, params)
+    else:
+        params["prompt"] = "login"  # never a silent sign-in into an EHR session left open
+    return params
 
 
 async def complete_launch(
-    runtime: Runtime, db: AsyncSession, *, state: str, code: str, bind: str | None
+    runtime: Runtime,
+    db: AsyncSession,
+    *,
+    state: str,
+    code: str,
+    bind: str | None,
+    response_iss: str | None = None,
 ) -> LaunchResult:
-    """The callback: consume the state, exchange the code, validate the id_token, sign the
-    learner in and start the learning cycle the card's appContext names (if any)."""
+    """The callback: consume the state, check the response's issuer (RFC 9207), exchange the
+    code, validate the id_token, sign the learner in and start the learning cycle the card's
+    appContext names (if any)."""
     launch = await SessionStore(runtime.state, runtime.settings).pop_launch(state)
     if launch is None or not bind or not hmac.compare_digest(launch.bind, bind):
         raise LaunchError(
@@ -145,6 +191,9 @@ async def complete_launch(
     if registration is None or not code:
         raise LaunchError("This sign-in cannot be completed. Please try again.")
     try:
+        check_response_issuer(
+            launch.id_token_issuer, response_iss, required=launch.iss_parameter_required
+        )
         claims, app_context = await _tokens(runtime, registration, launch, code)
     except OAuthError as exc:
         log.warning("smart launch refused: %s", exc)
@@ -159,21 +208,33 @@ async def complete_launch(
     return LaunchResult(session=session, cycle_id=cycle_id, notice=notice)
 
 
-def _client_secret(server_secret: bytes, registration: EhrRegistration) -> str | None:
-    """The registration's client secret, unsealed (stored sealed: service/ehr/sealing.py)."""
-    if registration.client_secret is None:
+def _credentials(server_secret: bytes, registration: EhrRegistration) -> ClientCredentials:
+    """The registration's client secret or client key set, unsealed (both are stored sealed:
+    service/ehr/sealing.py; a value stored in clear by an older version is read as it is)."""
+    return ClientCredentials(
+        secret=_unsealed(server_secret, registration, registration.client_secret, CLIENT_SECRET),
+        jwks=_unsealed(server_secret, registration, registration.client_jwks, CLIENT_JWKS),
+    )
+
+
+def _unsealed(
+    server_secret: bytes, registration: EhrRegistration, stored: str | None, field: str
+) -> str | None:
+    if stored is None:
         return None
     try:
         return unseal(
             server_secret,
-            registration.client_secret,
+            stored,
             issuer=registration.issuer,
             tenant_key=registration.tenant or "",
+            field=field,
         )
     except SealError:
-        log.error("the client secret of EHR %s cannot be unsealed", registration.id)
+        what = "client secret" if field == CLIENT_SECRET else "client key set"
+        log.error("the %s of EHR %s cannot be unsealed", what, registration.id)
         raise LaunchError(
-            "Sign-in failed: this EHR's client secret must be registered again "
+            f"Sign-in failed: this EHR's {what} must be registered again "
             "(the server secret changed)."
         ) from None
 
@@ -185,7 +246,7 @@ async def _tokens(
         runtime.http,
         registration,
         client_id=launch.client_id,
-        client_secret=_client_secret(runtime.secret, registration),
+        credentials=_credentials(runtime.secret, registration),
         keys=runtime.signing_keys,
         token_endpoint=launch.token_endpoint,
         code=code,
@@ -202,6 +263,7 @@ async def _tokens(
         issuer=launch.id_token_issuer,
         client_id=launch.client_id,
         nonce=launch.nonce,
+        authenticated_after=launch.fresh_login_since,
     )
     return claims, app_context
 

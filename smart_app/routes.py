@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Cookie, Form, Query, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from service.deps import SessionDep
@@ -17,11 +17,12 @@ from service.runtime import Runtime, RuntimeDep
 from smart_app import launch
 from smart_app.pages import router as pages_router
 from smart_app.session import (
-    LAUNCH_COOKIE,
     SESSION_COOKIE,
     STATE_TTL_SECONDS,
     SessionStore,
     clear_cookie,
+    launch_cookie_name,
+    launch_cookie_names,
     new_secret,
     set_cookie,
 )
@@ -42,11 +43,11 @@ async def error_page(request: Request, runtime: Runtime, exc: BedsideError) -> H
     )
 
 
-async def _to_authorize(runtime: Runtime, url: str, bind: str) -> Response:
-    response = RedirectResponse(url, status_code=302)
-    set_cookie(
-        response, runtime.settings, LAUNCH_COOKIE, bind, max_age=STATE_TTL_SECONDS, path="/app"
-    )
+def _to_authorize(runtime: Runtime, start: launch.AuthorizationStart, bind: str) -> Response:
+    """Redirect to the EHR; this launch's own cookie binds its state to this browser."""
+    response = RedirectResponse(start.url, status_code=302)
+    name = launch_cookie_name(runtime.settings, start.state)
+    set_cookie(response, runtime.settings, name, bind, max_age=STATE_TTL_SECONDS)
     response.headers["Cache-Control"] = "no-store"
     return response
 
@@ -57,15 +58,14 @@ async def ehr_launch(
     runtime: RuntimeDep,
     iss: Annotated[str, Query(max_length=1000)] = "",
     launch_id: Annotated[str, Query(alias="launch", max_length=2000)] = "",
-    bedside_launch: Annotated[str | None, Cookie()] = None,
 ) -> Response:
     """EHR launch: the EHR opens us with its FHIR base (`iss`) and an opaque launch id."""
-    bind = bedside_launch if bedside_launch and len(bedside_launch) < 100 else new_secret()
+    bind = new_secret()  # fresh per launch: never a value the browser brought (fixation)
     try:
-        url = await launch.begin_ehr_launch(runtime, iss=iss, launch=launch_id, bind=bind)
+        start = await launch.begin_ehr_launch(runtime, iss=iss, launch=launch_id, bind=bind)
     except BedsideError as exc:
         return await error_page(request, runtime, exc)
-    return await _to_authorize(runtime, url, bind)
+    return _to_authorize(runtime, start, bind)
 
 
 @router.get("/app/login")
@@ -73,18 +73,17 @@ async def standalone_login(
     request: Request,
     runtime: RuntimeDep,
     ehr: Annotated[str, Query(max_length=100)] = "",
-    bedside_launch: Annotated[str | None, Cookie()] = None,
 ) -> Response:
     """Standalone launch: choose the organisation whose EHR account you sign in with."""
     if not ehr:
         choices = await launch.launchable_registrations(runtime.registry)
         return await render(request, runtime, "login.html", choices=choices, session=None)
-    bind = bedside_launch if bedside_launch and len(bedside_launch) < 100 else new_secret()
+    bind = new_secret()
     try:
-        url = await launch.begin_standalone_launch(runtime, registration_id=ehr, bind=bind)
+        start = await launch.begin_standalone_launch(runtime, registration_id=ehr, bind=bind)
     except BedsideError as exc:
         return await error_page(request, runtime, exc)
-    return await _to_authorize(runtime, url, bind)
+    return _to_authorize(runtime, start, bind)
 
 
 @router.get("/app/callback")
@@ -95,23 +94,28 @@ async def callback(
     state: Annotated[str, Query(max_length=200)] = "",
     code: Annotated[str, Query(max_length=4000)] = "",
     error: Annotated[str, Query(max_length=200)] = "",
-    bedside_launch: Annotated[str | None, Cookie()] = None,
+    iss: Annotated[str | None, Query(max_length=1000)] = None,
 ) -> Response:
-    """The redirect URI: finish the sign-in, then open the learning cycle (or My learning)."""
+    """The redirect URI: finish the sign-in, then open the learning cycle (or My learning).
+    `iss` is the authorization server's issuer (RFC 9207), not a FHIR base."""
+    cookie = launch_cookie_name(runtime.settings, state)
     try:
         if error:
             raise launch.LaunchError("The EHR did not authorise Bedside. Please try again.")
         result = await launch.complete_launch(
-            runtime, db, state=state, code=code, bind=bedside_launch
+            runtime, db, state=state, code=code, bind=request.cookies.get(cookie), response_iss=iss
         )
     except BedsideError as exc:
-        return await error_page(request, runtime, exc)
+        page = await error_page(request, runtime, exc)
+        clear_cookie(page, runtime.settings, cookie)
+        return page
     # Only our own paths and our own notice codes: nothing from the request decides where
     # the browser goes.
     target = f"/app/cycles/{result.cycle_id}" if result.cycle_id else "/app/"
     if result.notice:
         target = f"/app/?notice={result.notice}"
     response = RedirectResponse(target, status_code=303)
+    response.headers["Cache-Control"] = "no-store"  # it carries a new session cookie
     set_cookie(
         response,
         runtime.settings,
@@ -119,7 +123,8 @@ async def callback(
         result.session.id,
         max_age=runtime.settings.session_ttl_seconds,
     )
-    # The launch cookie stays: another chart's launch in this browser may still be under way.
+    # This launch's cookie is spent; another chart's launch keeps its own.
+    clear_cookie(response, runtime.settings, cookie)
     return response
 
 
@@ -130,7 +135,9 @@ async def logout(
     session: OptionalSessionDep,
     csrf: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
-    """End the session (server side and cookie)."""
+    """End the session (server side and cookie) and forget every launch under way in this
+    browser: an authorization started before signing out (an EHR page kept in the history)
+    must not sign the next person in."""
     if session is not None:
         try:
             check_csrf(session, csrf)
@@ -139,6 +146,8 @@ async def logout(
         await SessionStore(runtime.state, runtime.settings).end(session.id)
     response = await render(request, runtime, "signed_out.html", session=None)
     clear_cookie(response, runtime.settings, SESSION_COOKIE)
+    for name in launch_cookie_names(request.cookies):
+        clear_cookie(response, runtime.settings, name)
     return response
 
 

@@ -1,8 +1,13 @@
 """Server-side app sessions and launch state, kept in the shared state store.
 
 The browser only ever holds opaque random ids in cookies: `bedside_session` (the signed-in
-learner) and `bedside_launch` (binds an OAuth `state` to the browser that started the launch).
-No token from the EHR is ever stored: a session holds the learner key and a CSRF token.
+learner) and one `bedside_launch_{tag}` per launch under way (binds that launch's OAuth `state`
+to the browser that started it; `tag` is derived from the state, so that two charts launched in
+one browser keep their own). A launch cookie gets a fresh random value at every launch, never
+one the browser brought (login CSRF by a planted value), and is named `__Host-...` whenever the
+deployment allows it (https, Secure): such a cookie cannot be planted by a sibling subdomain or
+over plain http. No token from the EHR is ever stored: a session holds the learner key and a
+CSRF token.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
 import orjson
@@ -20,6 +26,7 @@ from service.shared_state import SharedState
 
 SESSION_COOKIE = "bedside_session"
 LAUNCH_COOKIE = "bedside_launch"
+HOST_PREFIX = "__Host-"
 STATE_TTL_SECONDS = 600
 _SESSION = "app:session:"
 _STATE = "app:state:"
@@ -56,6 +63,10 @@ class LaunchState:
     id_token_issuer: str
     nonce: str
     code_verifier: str
+    # RFC 9207: discovery promised an `iss` in the authorization response.
+    iss_parameter_required: bool = False
+    # A standalone sign-in asks the EHR to authenticate again (prompt=login) at this time.
+    fresh_login_since: float | None = None
 
 
 class SessionStore:
@@ -120,6 +131,24 @@ class SessionStore:
 
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def host_cookies(settings: Settings) -> bool:
+    """Whether cookie names carry the `__Host-` prefix: only Secure cookies of an https
+    deployment may (browsers drop them otherwise); ours are Path=/ without Domain. The
+    plain-http local demo keeps plain names."""
+    return settings.cookie_secure and settings.public_url.startswith("https://")
+
+
+def launch_cookie_name(settings: Settings, state: str) -> str:
+    """The cookie that binds the launch of this `state` to the browser."""
+    name = f"{LAUNCH_COOKIE}_{hashlib.sha256(state.encode()).hexdigest()[:16]}"
+    return HOST_PREFIX + name if host_cookies(settings) else name
+
+
+def launch_cookie_names(names: Iterable[str]) -> list[str]:
+    """Which of a request's cookies are launch cookies (either spelling)."""
+    return [n for n in names if n.removeprefix(HOST_PREFIX).startswith(LAUNCH_COOKIE)]
 
 
 def set_cookie(

@@ -100,18 +100,36 @@ def _synth(args: argparse.Namespace) -> int:
     return 0
 
 
-def _read_input(path: Path) -> tuple[list[Resource], list[Resource], str | None]:
+def _read_input(body: object) -> tuple[list[Resource], list[Resource], str | None]:
     """(resources, draft orders, hook) from a FHIR Bundle or a CDS Hooks request body."""
     from service.cards.resources import resources_from_bundle
     from service.cards.resources import resources_from_prefetch as _prefetch_resources
 
-    body = orjson.loads(path.read_bytes())
     if isinstance(body, dict) and "hook" in body and "resourceType" not in body:
         context = body["context"] if isinstance(body.get("context"), dict) else {}
         orders = resources_from_bundle(context.get("draftOrders"))
         hook = body.get("hook") if isinstance(body.get("hook"), str) else None
         return _prefetch_resources(body.get("prefetch")), orders, hook
     return resources_from_bundle(body), [], None
+
+
+MAX_PROBLEMS_SHOWN = 50
+
+
+def _valid_fhir(path: Path, body: object) -> bool:
+    """Validate a file a person handed us as FHIR (the hook path never does: it skips what is
+    malformed) and print every problem with its path; False on any error."""
+    from service.cards.fhir_validation import fhir_problems
+
+    problems = fhir_problems(body)
+    errors = [problem for problem in problems if not problem.warning]
+    for problem in problems[:MAX_PROBLEMS_SHOWN]:
+        print(f"{'warning: ' if problem.warning else ''}{problem}", file=sys.stderr)
+    if len(problems) > MAX_PROBLEMS_SHOWN:
+        print(f"... and {len(problems) - MAX_PROBLEMS_SHOWN} more", file=sys.stderr)
+    if errors:
+        print(f"{path}: {len(errors)} FHIR errors: nothing matched", file=sys.stderr)
+    return not errors
 
 
 def _print_matches(
@@ -139,48 +157,57 @@ def _print_matches(
     print(f"{len(found)} applicable items ({hook}, at {at})")
 
 
+def _print_explanation(
+    library: ContentLibrary, args: argparse.Namespace, facts: Any, hook: str, at: date
+) -> None:
+    from service.cards.matching import explain
+
+    result = explain(library, facts, args.explain, hook=hook, at=at)
+    if args.json:
+        document = {
+            "id": result.item_id,
+            "applies": result.applies,
+            "reasons_for": list(result.reasons_for),
+            "reasons_against": list(result.reasons_against),
+        }
+        print(orjson.dumps(document, option=orjson.OPT_INDENT_2).decode())
+        return
+    print(f"{result.item_id}: {'applies' if result.applies else 'does not apply'}")
+    for reason in result.reasons_for:
+        print(f"  + {reason}")
+    for reason in result.reasons_against:
+        print(f"  - {reason}")
+
+
 def _match(args: argparse.Namespace) -> int:
     from service.cards.facts import facts_from_resources
     from service.cards.issues import ContentError
     from service.cards.library import load_library
-    from service.cards.matching import explain
 
     try:
         library = load_library(args.content_dir)
-        resources, orders, body_hook = _read_input(args.file)
+        body = orjson.loads(args.file.read_bytes())
     except ContentError as exc:
         print(exc, file=sys.stderr)
         return 2
     except (OSError, orjson.JSONDecodeError) as exc:
         print(f"cannot read {args.file}: {exc}", file=sys.stderr)
         return 2
+    if args.explain and args.explain not in library:
+        print(f"no item {args.explain} in the library", file=sys.stderr)
+        return 2
+    if not _valid_fhir(args.file, body):
+        return 1
+    resources, orders, body_hook = _read_input(body)
     hook = args.hook or body_hook or "patient-view"
     at = args.at or date.today()
     facts = facts_from_resources(
         resources, at=at, draft_orders=orders, terminology=library.terminology
     )
     if args.explain:
-        result = explain(library, facts, args.explain, hook=hook, at=at)
-        if args.json:
-            print(
-                orjson.dumps(
-                    {
-                        "id": result.item_id,
-                        "applies": result.applies,
-                        "reasons_for": list(result.reasons_for),
-                        "reasons_against": list(result.reasons_against),
-                    },
-                    option=orjson.OPT_INDENT_2,
-                ).decode()
-            )
-        else:
-            print(f"{result.item_id}: {'applies' if result.applies else 'does not apply'}")
-            for reason in result.reasons_for:
-                print(f"  + {reason}")
-            for reason in result.reasons_against:
-                print(f"  - {reason}")
-        return 0
-    _print_matches(library, args, facts, hook, at)
+        _print_explanation(library, args, facts, hook, at)
+    else:
+        _print_matches(library, args, facts, hook, at)
     return 0
 
 
@@ -208,7 +235,11 @@ def register(commands: Any) -> None:
     synth.add_argument("--seed", type=int, default=0)
     synth.set_defaults(handler=_synth)
     matcher = commands.add_parser("match", help="show which items apply to a patient")
-    matcher.add_argument("file", type=Path, help="FHIR Bundle or CDS Hooks request JSON")
+    matcher.add_argument(
+        "file",
+        type=Path,
+        help="FHIR Bundle or CDS Hooks request JSON (validated as FHIR R4: exit 1 on errors)",
+    )
     matcher.add_argument("--hook", choices=HOOKS)
     matcher.add_argument("--at", type=date.fromisoformat, help="evaluation date (YYYY-MM-DD)")
     matcher.add_argument("--json", action="store_true", help="machine-readable output")

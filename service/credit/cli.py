@@ -101,29 +101,70 @@ def _push(_args: argparse.Namespace) -> int:
     return 0 if result.failed == 0 else 1
 
 
+class _Unusable(Exception):
+    """An input `credential verify` cannot use (message: one line for the person)."""
+
+
 def _read_token(path: Path) -> str:
-    text = path.read_text(encoding="utf-8").strip()
-    if text.startswith("{"):
+    try:
+        text = path.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise _Unusable(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from exc
+    if not text.startswith("{"):
+        return text
+    try:
         return str(json.loads(text).get("credential", ""))
-    return text
+    except (ValueError, AttributeError) as exc:
+        raise _Unusable(f"{path}: not a VC-JWT, nor JSON with a `credential`") from exc
+
+
+def _read_jwks(path: Path) -> dict[str, Any]:
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise _Unusable(f"cannot read {path}: {exc.strerror or exc}") from exc
+    except ValueError as exc:
+        raise _Unusable(f"{path}: not a JSON Web Key Set") from exc
+    if not isinstance(document, dict):
+        raise _Unusable(f"{path}: not a JSON Web Key Set")
+    return document
+
+
+def _deployment_jwks() -> dict[str, Any]:
+    """The public keys this deployment publishes (/.well-known/jwks.json): the signing key
+    file of Settings, read as `service/keys.py: load_signing_keys` does, never minted here."""
+    from joserfc.errors import JoseError
+    from pydantic import ValidationError
+
+    from service.keys import load_signing_keys
+    from service.settings import settings_problems
+
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        raise _Unusable(f"invalid configuration: {settings_problems(exc)}") from exc
+    key_file = settings.signing_key_file or settings.data_dir / "signing-jwks.json"
+    if not key_file.is_file():
+        raise _Unusable(
+            f"no signing keys of this deployment at {key_file}: run where the service runs "
+            "(same BEDSIDE_SIGNING_KEY_FILE or BEDSIDE_DATA_DIR), or pass --jwks FILE"
+        )
+    try:
+        return load_signing_keys(key_file, settings.data_dir).public_jwks()
+    except OSError as exc:
+        raise _Unusable(f"cannot read the signing keys at {key_file}: {exc.strerror}") from exc
+    except (ValueError, KeyError, TypeError, IndexError, JoseError) as exc:
+        raise _Unusable(f"{key_file}: not a JSON Web Key Set") from exc
 
 
 def _verify(args: argparse.Namespace) -> int:
     from service.credit.credentials import verify_credential
-    from service.keys import load_signing_keys
 
     try:
         token = _read_token(args.file)
-        if args.jwks:
-            jwks = json.loads(args.jwks.read_text(encoding="utf-8"))
-        else:
-            settings = Settings()
-            key_file = settings.signing_key_file or settings.data_dir / "signing-jwks.json"
-            if not key_file.exists():  # never mint a key just to verify
-                raise OSError(f"no signing keys at {key_file}; pass --jwks FILE")
-            jwks = load_signing_keys(settings.signing_key_file, settings.data_dir).public_jwks()
-    except (OSError, ValueError) as exc:
-        print(f"cannot read input: {exc}", file=sys.stderr)
+        jwks = _read_jwks(args.jwks) if args.jwks else _deployment_jwks()
+    except _Unusable as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 1
     report = verify_credential(token, jwks)
     print(f"valid: {'yes' if report.valid else 'no'}")

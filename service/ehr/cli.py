@@ -40,10 +40,17 @@ def register(commands: Any) -> None:
 
 def _add_parser(actions: Any) -> None:
     add = actions.add_parser("add", help="register an EHR (CDS Hooks issuer, keys, SMART client)")
-    add.add_argument("--issuer", required=True, help="the `iss` of the EHR's CDS Hooks JWTs")
+    add.add_argument(
+        "--issuer", required=True, help="the `iss` of the EHR's CDS Hooks JWTs (https URL)"
+    )
     add.add_argument("--jwks-url", required=True, help="https URL of the EHR's public keys")
     add.add_argument("--tenant", help="the `tenant` claim the EHR sends, if any")
     add.add_argument("--fhir-base", help="the EHR's FHIR base URL (the SMART launch `iss`)")
+    add.add_argument(
+        "--name",
+        dest="display_name",
+        help="the organisation's name shown to learners at sign-in, e.g. \"St. Mary's Hospital\"",
+    )
     add.add_argument(
         "--client-id",
         action="append",
@@ -100,9 +107,31 @@ async def _in_transaction(settings: Settings, operation: Callable[[Any], Awaitab
         await engine.dispose()
 
 
+def _input_problem(args: argparse.Namespace) -> str | None:
+    """What is wrong with `ehr add`'s URLs or name, before anything is opened: an https URL
+    (http only on loopback), as the registry and the admin API require."""
+    from service.ehr.service import check_url
+
+    urls = [("--issuer", args.issuer), ("--jwks-url", args.jwks_url)]
+    urls += [("--fhir-base", args.fhir_base)] if args.fhir_base is not None else []
+    urls += [("--jku", url) for url in args.jku_allowlist]
+    for option, url in urls:
+        try:
+            check_url(url, option)
+        except BedsideError as exc:
+            return exc.message
+    if args.display_name is not None and not 0 < len(args.display_name.strip()) <= 200:
+        return "--name must have 1 to 200 characters"
+    return None
+
+
 def _add(args: argparse.Namespace) -> int:
     from service.ehr import service
 
+    problem = _input_problem(args)
+    if problem:  # exit 1, as for what the registry refuses
+        print(f"error: {problem}", file=sys.stderr)
+        return 1
     try:
         client_jwks = args.client_jwks.read_text() if args.client_jwks else None
     except OSError as exc:
@@ -118,12 +147,16 @@ def _add(args: argparse.Namespace) -> int:
                 jwks_url=args.jwks_url,
                 tenant=args.tenant,
                 fhir_base=args.fhir_base,
+                display_name=args.display_name,
                 client_ids=args.client_ids,
                 client_auth=args.client_auth,
                 client_secret=args.client_secret,
                 client_jwks=client_jwks,
                 jku_allowlist=args.jku_allowlist,
-                server_secret=settings.resolved_secret_key() if args.client_secret else None,
+                # Client secrets and key sets are stored sealed under the server's secret.
+                server_secret=(
+                    settings.resolved_secret_key() if args.client_secret or client_jwks else None
+                ),
             ),
         )
         print(
@@ -156,6 +189,7 @@ def _list(args: argparse.Namespace) -> int:
 def _describe(ehr: Any) -> str:
     lines = [
         f"{ehr.id}  {ehr.issuer}  tenant={ehr.tenant or '-'}",
+        f"    name       {ehr.display_name or '-'}",
         f"    jwks_url   {ehr.jwks_url}",
         f"    fhir_base  {ehr.fhir_base or '-'}",
         f"    client     {','.join(ehr.client_ids) or '-'} ({ehr.client_auth}"

@@ -31,6 +31,7 @@ class EhrRegistration:
     jwks_url: str
     tenant: str | None = None
     fhir_base: str | None = None
+    display_name: str | None = None  # what learners see when they choose where to sign in
     client_ids: tuple[str, ...] = ()
     client_auth: ClientAuth = "none"
     client_secret: str | None = field(default=None, repr=False)
@@ -45,6 +46,7 @@ class EhrRegistration:
             jwks_url=record.jwks_url,
             tenant=record.tenant_key or None,
             fhir_base=record.fhir_base,
+            display_name=record.display_name,
             client_ids=tuple(record.client_ids or ()),
             client_auth=record.client_auth,  # type: ignore[arg-type]
             client_secret=record.client_secret,

@@ -58,6 +58,7 @@ async def add_registration(
             client_secret=body.client_secret.get_secret_value() if body.client_secret else None,
             client_jwks=orjson.dumps(body.client_jwks).decode() if body.client_jwks else None,
             jku_allowlist=body.jku_allowlist,
+            display_name=body.display_name,
             server_secret=secret,
         )
         out = EhrOut.from_record(record)

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.ehr.models import EhrRecord
 from service.ehr.registry import ClientAuth, normalize_base
-from service.ehr.sealing import seal
+from service.ehr.sealing import CLIENT_JWKS, CLIENT_SECRET, seal
 from service.errors import Conflict, NotFound, Unprocessable
 
 CLIENT_AUTH_METHODS: tuple[ClientAuth, ...] = ("none", "client_secret_basic", "private_key_jwt")
@@ -94,6 +94,7 @@ async def add_ehr(
     jwks_url: str,
     tenant: str | None = None,
     fhir_base: str | None = None,
+    display_name: str | None = None,
     client_ids: Sequence[str] = (),
     client_auth: str | None = None,
     client_secret: str | None = None,
@@ -103,24 +104,27 @@ async def add_ehr(
 ) -> EhrRecord:
     """Register an EHR. Raises Unprocessable on invalid input, Conflict on a duplicate
     (issuer, tenant). `client_auth` defaults from what is given (secret, JWKS or none);
-    private_key_jwt without a client JWKS signs with Bedside's own keys. A client secret is
-    stored sealed under `server_secret` (the runtime's secret; required with a secret)."""
+    private_key_jwt without a client JWKS signs with Bedside's own keys. A client secret and
+    a client JWKS (a private key set) are stored sealed under `server_secret` (the runtime's
+    secret; required with either)."""
     issuer, tenant_key = _identity(issuer, tenant)
     resolved_auth = _resolve_client_auth(client_auth, client_secret, client_jwks)
-    stored_secret = None
-    if client_secret:
-        if server_secret is None:
-            raise ValueError("a client secret is stored sealed: pass server_secret")
-        stored_secret = seal(server_secret, client_secret, issuer=issuer, tenant_key=tenant_key)
+    checked_jwks = _check_client_jwks(client_jwks) if client_jwks else None
+    sealed = {
+        field: _sealed(server_secret, value, issuer=issuer, tenant_key=tenant_key, field=field)
+        for field, value in ((CLIENT_SECRET, client_secret), (CLIENT_JWKS, checked_jwks))
+        if value
+    }
     record = EhrRecord(
         issuer=issuer,
         tenant_key=tenant_key,
         jwks_url=check_url(jwks_url, "jwks_url"),
         fhir_base=normalize_base(check_url(fhir_base, "fhir_base")) if fhir_base else None,
+        display_name=(display_name or "").strip() or None,
         client_ids=[c.strip() for c in client_ids if c.strip()],
         client_auth=resolved_auth,
-        client_secret=stored_secret,
-        client_jwks=_check_client_jwks(client_jwks) if client_jwks else None,
+        client_secret=sealed.get(CLIENT_SECRET),
+        client_jwks=sealed.get(CLIENT_JWKS),
         jku_allowlist=[check_url(url, "jku") for url in jku_allowlist],
     )
     if await _find(session, issuer, tenant_key) is not None:
@@ -131,6 +135,15 @@ async def add_ehr(
     except IntegrityError as exc:  # a concurrent add won the race
         raise Conflict("an EHR with this issuer and tenant is already registered") from exc
     return record
+
+
+def _sealed(
+    server_secret: bytes | None, value: str, *, issuer: str, tenant_key: str, field: str
+) -> str:
+    """A client credential as stored: sealed, never in clear by mistake."""
+    if server_secret is None:
+        raise ValueError(f"a {field.replace('_', ' ')} is stored sealed: pass server_secret")
+    return seal(server_secret, value, issuer=issuer, tenant_key=tenant_key, field=field)
 
 
 async def _find(session: AsyncSession, issuer: str, tenant_key: str) -> EhrRecord | None:
