@@ -147,7 +147,7 @@ def _claim_entry(
         created_at=now,
     )
     result = ClaimResult(
-        entry=entry_view(entry, rules),
+        entry=entry_view(entry, rules, cycle.credit_format),
         idempotency_key=key,
         certificate="participation" if credit_type.is_participation else "credit",
         credit_statement=credit_type.designation_for(

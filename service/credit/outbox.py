@@ -10,9 +10,11 @@ so workers pushing at the same time never POST the same rows. The LRS is an inje
 
 The outbox owns its event format (`cycle_event`, `completion_result`, `credit_result`): the
 facts of a learning event (verb, item, cycle and, for a completion or a claim, the
-statement's `result`). Writers record events; the xAPI renderer
-(`service/credit/exports/xapi.py`) turns them into statements when they are pushed or
-exported. Rows already stored render as they always did, so the format only ever gains keys.
+statement's `result` and the cycle's `documentation`: clinical question, source, application
+to practice; rows written before it have none and render as they did). Writers record
+events; the xAPI renderer (`service/credit/exports/xapi.py`) turns them into statements when
+they are pushed or exported. Rows already stored render as they always did, so the format
+only ever gains keys.
 """
 
 from __future__ import annotations
@@ -43,10 +45,27 @@ MAX_ANSWER_BYTES = 1024 * 1024  # the LRS answers with the statement ids
 CREDIT_EXTENSION = "https://w3id.org/bedside/xapi/credit"
 
 
+# the verbs whose events carry what the learner documented for the cycle
+DOCUMENTED_VERBS = frozenset({"completed", "earned"})
+
+
+def documentation(cycle: LearningCycle) -> dict[str, object]:
+    """What the learner documented for a cycle (the keys given): `question`, `source`,
+    `application` (its code) and `applicationText` (the learner's own words)."""
+    documented = {
+        "question": cycle.question,
+        "source": cycle.source_citation,
+        "application": cycle.application,
+        "applicationText": cycle.application_text,
+    }
+    return {key: value for key, value in documented.items() if value}
+
+
 def cycle_event(
     cycle: LearningCycle, verb: str, result: dict[str, object] | None = None
 ) -> dict[str, object]:
-    """A learning event about a cycle: the verb, the item and the cycle (and a `result`)."""
+    """A learning event about a cycle: the verb, the item and the cycle (and a `result`);
+    a completion or a claim also carries the cycle's `documentation`."""
     event: dict[str, object] = {
         "verb": verb,
         "item_id": cycle.item_id,
@@ -56,6 +75,8 @@ def cycle_event(
     }
     if result:
         event["result"] = result
+    if verb in DOCUMENTED_VERBS and (documented := documentation(cycle)):
+        event["documentation"] = documented
     return event
 
 

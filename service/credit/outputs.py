@@ -19,8 +19,8 @@ from service.errors import NotFound, Unprocessable
 
 
 async def export_csv(session: AsyncSession, learner_key: str, rules: CreditRules) -> str:
-    """The learner's ledger as CSV (audited)."""
-    entries = await records.list_entries(session, learner_key, rules)
+    """The learner's ledger as CSV, each claim with its documented cycle (audited)."""
+    entries, documented = await records.documented_entries(session, learner_key, rules)
     audit.add(
         session,
         actor=learner_key,
@@ -29,7 +29,7 @@ async def export_csv(session: AsyncSession, learner_key: str, rules: CreditRules
         learner=learner_key,
         details={"entries": len(entries)},
     )
-    return ledger_csv.entries_csv(entries)
+    return ledger_csv.entries_csv(entries, documented)
 
 
 async def xapi_statements(
@@ -54,17 +54,19 @@ async def _certified(
     rules: CreditRules,
     entry_id: uuid.UUID | None,
     year: int,
-) -> tuple[list[LedgerEntryView], str]:
-    """What a certificate covers, and its period: one standing claim (`entry_id`), or the
-    year's claims that stand (reversed claims and their reversals left out)."""
+) -> tuple[list[LedgerEntryView], str, str | None]:
+    """What a certificate covers, its period and the label of its total line: one standing
+    claim (`entry_id`, no total), or the year's claims that stand (reversed claims and their
+    reversals left out)."""
     if entry_id is not None:
         entry = await records.standing_claim(
             session, learner_key, entry_id, rules, output="certificate"
         )
-        return [entry], certificates.entry_period(entry.earned_on)
+        return [entry], certificates.entry_period(entry.earned_on), None
     entries = await records.list_entries(session, learner_key, rules)
     year_entries = [e for e in entries if e.earned_on.year == year]
-    return records.standing_claims(year_entries), certificates.year_period(year)
+    claims = records.standing_claims(year_entries)
+    return claims, certificates.year_period(year), f"Total for {year}"
 
 
 async def certificate_pdf(
@@ -80,9 +82,11 @@ async def certificate_pdf(
     now = now or utcnow()
     person = await records.participant(session, learner_key)
     if not person.name:
-        raise Unprocessable("Please add your name to your profile to receive a certificate.")
+        raise Unprocessable(
+            "Please add your given and family names to your profile to receive a certificate."
+        )
     year = year or now.year
-    entries, period = await _certified(session, learner_key, rules, entry_id, year)
+    entries, period, total = await _certified(session, learner_key, rules, entry_id, year)
     cert = certificates.certificate(
         entries,
         participant=person.name,
@@ -90,6 +94,7 @@ async def certificate_pdf(
         period=period,
         issued_on=now.date(),
         rules=rules,
+        total_label=total,
     )
     if not cert.lines:
         raise NotFound("No credit to certify for this period.")

@@ -1,5 +1,9 @@
 """Learner profiles: what a clinician chooses to tell us for certificates and board reports.
-Every change is audited (which fields, never their values)."""
+Every change is audited (which fields, never their values).
+
+Names: `given_name` and `family_name` are held apart (board reports need them as given). A
+profile written before them has only the single `name`: it still prints on certificates, and
+the profile says it needs both names before board reporting; it is never split."""
 
 from __future__ import annotations
 
@@ -17,12 +21,41 @@ from service.db.changes import learner_changed
 _LIST_FIELDS = frozenset({"state_licenses", "board_ids"})
 
 
+def display_name(given: str | None, family: str | None, single: str | None) -> str | None:
+    """The name certificates print: "Given Family" (whichever is given), else the single
+    name of a profile written before given and family names existed."""
+    return " ".join(part for part in (given, family) if part) or single or None
+
+
+def name_notice(given: str | None, family: str | None, single: str | None) -> str | None:
+    """What the profile still needs for board reports, in plain words (None: nothing)."""
+    if given and family:
+        return None
+    if given or family:
+        what = "family name" if given else "given name"
+        return f"Please add your {what}: board reports need your given and family names."
+    if single:
+        return (
+            "Please add your given and family names: board reports need them apart, and we "
+            "do not guess them from the single name you gave before."
+        )
+    return "Please add your given and family names: certificates and board reports need them."
+
+
 def profile_view(learner_key: str, row: LearnerProfile | None) -> LearnerProfileView:
     """The API view of a profile row (an empty profile when the learner gave nothing yet)."""
     if row is None:
-        return LearnerProfileView(learner_key=learner_key)
+        return LearnerProfileView(
+            learner_key=learner_key, name_notice=name_notice(None, None, None)
+        )
+    names = (row.given_name, row.family_name, row.name)
     return LearnerProfileView(
         learner_key=learner_key,
+        given_name=row.given_name,
+        family_name=row.family_name,
+        display_name=display_name(*names),
+        needs_names=not (row.given_name and row.family_name),
+        name_notice=name_notice(*names),
         name=row.name,
         profession=row.profession,
         specialty=row.specialty,

@@ -2,9 +2,10 @@
 
 Contract (used by service/app.py and the SMART app):
 
-- `CreditRules`: the validated rules (provider, activities, credit types with amounts and
-  designation statements per format, caps, claim window, statements, planners and their
-  disclosures, boards with once-only reporting); `placeholders()` lists demo values left.
+- `CreditRules`: the validated rules (provider, activities, credit types with amounts,
+  designation statements per format and the names of an amount, caps, claim window,
+  statements, planners and their disclosures, boards with once-only reporting);
+  `placeholders()` lists demo values left.
 - `load_rules(path: Path | None = None) -> CreditRules`: `None` loads the bundled
   `default_rules.yaml`; a bad file raises `RulesError` naming the problem.
 
@@ -105,6 +106,15 @@ class Activities(_Strict):
         return "enduring" if activity_id in enduring else "poc"
 
 
+class AmountNames(_Strict):
+    """How an amount of a credit type is named on certificates, in the AMA PRA form: `one`
+    for an amount up to 1 ("0.5 AMA PRA Category 1 Credit™"), `other` above it ("1.5 AMA PRA
+    Category 1 Credits™")."""
+
+    one: str = Field(min_length=1)
+    other: str = Field(min_length=1)
+
+
 class CreditType(_Strict):
     """A kind of credit, who may earn it, and how much each completed cycle earns: a fixed
     amount per format, or (`per_hour`) in proportion to the minutes a case takes, in steps
@@ -121,6 +131,8 @@ class CreditType(_Strict):
     # enduring material are designated differently
     designation: dict[CreditFormat, str]
     board_reportable: bool = False
+    # how an amount is named ("0.5 AMA PRA Category 1 Credit™"); none: the label
+    amount_names: AmountNames | None = None
 
     @model_validator(mode="after")
     def _check(self) -> CreditType:
@@ -137,8 +149,17 @@ class CreditType(_Strict):
         return self
 
     def designation_for(self, credit_format: CreditFormat, amount: float) -> str:
-        """The designation statement of a format, `{credits}` filled with `amount`."""
-        return self.designation[credit_format].replace("{credits}", f"{amount:g}")
+        """The designation statement of a format: `{credits}` filled with `amount`, `{amount}`
+        with the amount and its name (`amount_text`: "0.75 AMA PRA Category 1 Credit™")."""
+        statement = self.designation[credit_format].replace("{amount}", self.amount_text(amount))
+        return statement.replace("{credits}", f"{amount:g}")
+
+    def amount_text(self, amount: float) -> str:
+        """An amount with its name, the unit said once: "0.5 AMA PRA Category 1 Credit™",
+        "1.75 AMA PRA Category 1 Credits™" (the label when no `amount_names` are set)."""
+        names = self.amount_names
+        name = self.label if names is None else names.one if amount <= 1 else names.other
+        return f"{amount:g} {name}"
 
     def amount_for(self, credit_format: CreditFormat, minutes: int | None) -> float:
         """What one completed activity of this format earns; `minutes` is the case's

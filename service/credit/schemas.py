@@ -1,16 +1,21 @@
 """API schemas of the credit package: inputs (CycleItem, CyclePatch, ProfileUpdate) and views
-(CycleView, LearnerProfileView, LedgerEntryView, ClaimResult, TranscriptView,
-CredentialReport). ORM models stay separate (service/credit/models.py)."""
+(CycleView, LearnerProfileView, LedgerEntryView, ClaimResult, TranscriptView, LearnerHome,
+CredentialReport). ORM models stay separate (service/credit/models.py).
+
+Validation messages are plain words a clinician reads as they are (the app answers them in
+`msg`), and never repeat the value given."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 
-from service.credit.rules import Profession
+from service.credit.rules import PROFESSIONS, CreditFormat, Profession
 
 Application = Literal[
     "changed-management", "confirmed-plan", "discuss-with-patient", "not-applicable", "other"
@@ -90,20 +95,90 @@ class BoardId(BaseModel):
     id: str = Field(min_length=1, max_length=40)
 
 
+def _problem(kind: str, message: str) -> PydanticCustomError:
+    """A validation error in plain words (`message` has no braces: it is no template)."""
+    return PydanticCustomError(kind, message)
+
+
+def clean_name(value: str | None, what: str, *, limit: int, alone: bool) -> str | None:
+    """A name as the learner meant it: spaces folded, blank is none. `alone`: one part of a
+    name (given, family), so no comma, which would bring a degree or a title along."""
+    if value is None or not (text := " ".join(value.split())):
+        return None
+    if len(text) > limit:
+        raise _problem("name_too_long", f"Your {what} can be at most {limit} characters.")
+    if not text.isprintable():
+        raise _problem("name_unprintable", f"Your {what} has a character we cannot print.")
+    if alone and "," in text:
+        raise _problem(
+            "name_with_comma",
+            f"Please give your {what} only, without a comma, degree or title (such as MD).",
+        )
+    return text
+
+
+def _within(value: int | None, low: int, high: int, message: str) -> int | None:
+    if value is not None and not low <= value <= high:
+        raise _problem("out_of_range", message)
+    return value
+
+
 class ProfileUpdate(BaseModel):
-    """The profile a learner chooses to give. Fields left out are unchanged."""
+    """The profile a learner chooses to give. Fields left out are unchanged; an empty name
+    clears it. `name` is the single name profiles held before given and family names: old
+    clients may still send it, but board reports only ever use `given_name` and
+    `family_name`, never a split of `name`."""
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(default=None, max_length=200)
+    given_name: str | None = None
+    family_name: str | None = None
+    name: str | None = None
     profession: Profession | None = None
-    specialty: str | None = Field(default=None, max_length=200)
-    npi: str | None = Field(default=None, pattern=r"^\d{10}$")
+    specialty: str | None = None
+    npi: str | None = None
     state_licenses: list[StateLicense] | None = None
     board_ids: list[BoardId] | None = None
-    birth_month: int | None = Field(default=None, ge=1, le=12)
-    birth_day: int | None = Field(default=None, ge=1, le=31)
+    birth_month: int | None = None
+    birth_day: int | None = None
     consent_to_report: bool | None = None
+
+    @field_validator("given_name", "family_name", "name")
+    @classmethod
+    def _names(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if info.field_name == "name":
+            return clean_name(value, "name", limit=200, alone=False)
+        what = "given name" if info.field_name == "given_name" else "family name"
+        return clean_name(value, what, limit=100, alone=True)
+
+    @field_validator("profession", mode="before")
+    @classmethod
+    def _profession(cls, value: object) -> object:
+        if value is not None and value not in PROFESSIONS:
+            raise _problem("profession", "Please choose your profession from the list.")
+        return value
+
+    @field_validator("specialty")
+    @classmethod
+    def _specialty(cls, value: str | None) -> str | None:
+        return clean_name(value, "specialty", limit=200, alone=False)
+
+    @field_validator("npi")
+    @classmethod
+    def _npi(cls, value: str | None) -> str | None:
+        if value is not None and not re.fullmatch(r"[0-9]{10}", value):
+            raise _problem("npi", "An NPI is 10 digits.")
+        return value
+
+    @field_validator("birth_month")
+    @classmethod
+    def _birth_month(cls, value: int | None) -> int | None:
+        return _within(value, 1, 12, "Your birth month is a number from 1 to 12.")
+
+    @field_validator("birth_day")
+    @classmethod
+    def _birth_day(cls, value: int | None) -> int | None:
+        return _within(value, 1, 31, "Your birth day is a number from 1 to 31.")
 
     @field_validator("state_licenses")
     @classmethod
@@ -114,7 +189,17 @@ class ProfileUpdate(BaseModel):
 
 
 class LearnerProfileView(BaseModel):
+    """A learner's profile. `display_name` is what certificates and credentials print:
+    "Given Family", else the single `name` of a profile written before given and family
+    names. `needs_names`: board reports need both names (an old profile's `name` is never
+    split), and `name_notice` says so in plain words."""
+
     learner_key: str
+    given_name: str | None = None
+    family_name: str | None = None
+    display_name: str | None = None
+    needs_names: bool = True
+    name_notice: str | None = None
     name: str | None = None
     profession: str | None = None
     specialty: str | None = None
@@ -143,6 +228,19 @@ class LedgerEntryView(BaseModel):
     earned_on: date
     created_at: datetime
     reason: str | None = None
+    # the learning format of the entry's cycle (a reversal: its claim's); None only in claim
+    # responses stored before it was recorded
+    credit_format: CreditFormat | None = None
+
+
+class CycleDocumentation(BaseModel):
+    """What the learner documented for a claimed cycle: the clinical question, the source
+    consulted and the application to practice (its code and the learner's own words)."""
+
+    question: str | None = None
+    source_citation: str | None = None
+    application: str | None = None
+    application_text: str | None = None
 
 
 class ClaimResult(BaseModel):
@@ -155,16 +253,32 @@ class ClaimResult(BaseModel):
     notes: list[str] = Field(default_factory=list)
 
 
-class TranscriptTotal(BaseModel):
-    year: int
-    credit_type: str
-    credit_label: str
+class ActivityTotal(BaseModel):
+    """The net credit of one activity within a transcript row."""
+
     activity_id: str
+    activity_title: str
     amount: float
 
 
+class TranscriptTotal(BaseModel):
+    """One row of "credits by year and type": the net total (claims minus reversals) of one
+    credit type in one calendar year, and beneath it the activities it came from. There is
+    exactly one row per (year, credit type)."""
+
+    year: int
+    credit_type: str
+    credit_label: str
+    amount: float
+    activities: list[ActivityTotal] = Field(default_factory=list)
+
+
 class TranscriptView(BaseModel):
-    """Totals derived from the ledger (claims minus reversals) and the entries themselves."""
+    """Totals derived from the ledger (claims minus reversals) and the entries themselves.
+
+    `totals`: one row per (year, credit type), oldest year first, each with its activities;
+    `by_year`: the grand total of each year (every credit type); `by_credit_type`: each
+    type's total over all years; `by_activity`: each activity's; `total`: the grand total."""
 
     learner_key: str
     name: str | None
@@ -174,7 +288,50 @@ class TranscriptView(BaseModel):
     by_year: dict[str, float]
     by_credit_type: dict[str, float]
     by_activity: dict[str, float]
+    total: float = 0.0
     entries: list[LedgerEntryView]
+
+
+class MonthCredits(BaseModel):
+    """Net credit earned in one calendar month (`month`: its first day), in all and per credit
+    type (types netting to zero left out)."""
+
+    month: date
+    amount: float
+    by_credit_type: dict[str, float] = Field(default_factory=dict)
+
+
+class HomeCycle(CycleView):
+    """A cycle still open to credit (a `CycleView`, never claimed) and the whole days left
+    until its `claim_deadline` (its start plus the rules' `claim_window_days`)."""
+
+    status: Literal["pending", "complete"]
+    days_left: int
+
+
+class LearnerHome(BaseModel):
+    """What the learner's home shows, in one read.
+
+    - `pending` (documentation left to do) and `ready_to_claim` (complete, not claimed): the
+      cycles still claimable, each list soonest deadline first; `expired`: how many unclaimed
+      cycles passed their deadline (left out of both lists).
+    - `totals`: one row per (year, credit type) with its activities, as in the transcript;
+      `by_year` and `total`: the grand totals; `months`: the last 12 calendar months, oldest
+      first, the current one last; `entries`: the ledger, oldest first.
+    - `profession`, `needs_names` and `name_notice`: what the profile still lacks."""
+
+    learner_key: str
+    pending: list[HomeCycle]
+    ready_to_claim: list[HomeCycle]
+    expired: int = 0
+    totals: list[TranscriptTotal]
+    by_year: dict[str, float]
+    total: float
+    months: list[MonthCredits]
+    entries: list[LedgerEntryView] = Field(default_factory=list)
+    profession: str | None = None
+    needs_names: bool
+    name_notice: str | None = None
 
 
 class CredentialReport(BaseModel):

@@ -11,6 +11,9 @@ Contract (keep names and shapes; the SMART app and the learner API code against 
 Profiles
 - `get_profile(session, learner_key) -> LearnerProfileView`
 - `update_profile(session, learner_key, ProfileUpdate, *, now=None) -> LearnerProfileView`
+  (`given_name` and `family_name` are held apart; `display_name` is "Given Family", else the
+  single `name` of an old profile, which board reports never split: `needs_names` and
+  `name_notice` tell the learner to add both)
 
 Learning cycles
 - `start_cycle(session, *, learner_key, item: CycleItem, card_uuid: str | None, now,
@@ -27,7 +30,15 @@ Ledger
   (same key, different request). `default_idempotency_key(cycle_id)` when no header came.
 - `reverse_entry(session, entry_id, *, reason, actor, rules, now) -> LedgerEntryView`
 - `list_entries(session, learner_key, rules) -> list[LedgerEntryView]`
-- `transcript(session, learner_key, rules) -> TranscriptView`
+- `transcript(session, learner_key, rules) -> TranscriptView` (`totals`: one row per
+  (year, credit type) with its `activities`; `by_year` and `total`: grand totals)
+
+Learner home
+- `learner_home(session, learner_key, rules, now=None) -> LearnerHome`: open cycles first
+  (`pending`, `ready_to_claim`, soonest `claim_deadline` first, with `days_left`), totals by
+  year and credit type, credits per month for the last 12 months, `needs_names`
+- pure: `monthly_credits(entries, today, months=12) -> list[MonthCredits]`,
+  `open_cycles(cycles, now) -> (pending, ready_to_claim)` of `HomeCycle`s
 
 Outputs (service/credit/outputs.py and credentials.py: read through records.py, rendered by
 the pure renderers of service/credit/exports)
@@ -50,32 +61,43 @@ from service.credit.credentials import (
 )
 from service.credit.cycles import get_cycle, list_cycles, start_cycle, update_cycle
 from service.credit.errors import ClaimRefused
+from service.credit.home import learner_home, monthly_credits, open_cycles
 from service.credit.outputs import certificate_pdf, export_csv, xapi_statements
 from service.credit.profiles import get_profile, update_profile
 from service.credit.records import entry_view, list_entries
 from service.credit.schemas import (
+    ActivityTotal,
     ClaimResult,
     CredentialReport,
     CycleItem,
     CyclePatch,
     CycleView,
+    HomeCycle,
+    LearnerHome,
     LearnerProfileView,
     LedgerEntryView,
+    MonthCredits,
     ProfileUpdate,
+    TranscriptTotal,
     TranscriptView,
 )
 from service.credit.transcript import transcript
 
 __all__ = [
+    "ActivityTotal",
     "ClaimRefused",
     "ClaimResult",
     "CredentialReport",
     "CycleItem",
     "CyclePatch",
     "CycleView",
+    "HomeCycle",
+    "LearnerHome",
     "LearnerProfileView",
     "LedgerEntryView",
+    "MonthCredits",
     "ProfileUpdate",
+    "TranscriptTotal",
     "TranscriptView",
     "certificate_pdf",
     "claim",
@@ -84,9 +106,12 @@ __all__ = [
     "export_csv",
     "get_cycle",
     "get_profile",
+    "learner_home",
     "list_cycles",
     "list_entries",
+    "monthly_credits",
     "open_badge_credential",
+    "open_cycles",
     "reverse_entry",
     "start_cycle",
     "transcript",

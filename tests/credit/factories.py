@@ -49,7 +49,8 @@ def make_patch(**overrides: Any) -> CyclePatch:
 
 def make_profile(**overrides: Any) -> ProfileUpdate:
     values: dict[str, Any] = {
-        "name": "Dr. Ada Lovelace",
+        "given_name": "Ada",
+        "family_name": "Lovelace",
         "profession": "physician-md",
         "specialty": "Internal Medicine",
         "npi": "1234567893",

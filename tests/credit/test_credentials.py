@@ -74,7 +74,7 @@ async def test_open_badge_verifies_and_tampering_fails(
     assert report.valid, report.errors
     assert report.kind == "OpenBadgeCredential"
     assert report.issuer == rules.provider.name
-    assert report.learner == "Dr. Ada Lovelace"
+    assert report.learner == "Ada Lovelace"
     assert report.credits == [
         {
             "credit_type": "ama-pra-1",
@@ -191,7 +191,7 @@ async def test_credential_verify_cli(
     assert valid.returncode == 0, valid.stderr
     assert "valid: yes" in valid.stdout
     assert rules.provider.name in valid.stdout
-    assert "Dr. Ada Lovelace" in valid.stdout
+    assert "Ada Lovelace" in valid.stdout
     assert "0.5 ama-pra-1" in valid.stdout
     invalid = _cli(tmp_path, "credential", "verify", str(bad), "--jwks", str(jwks))
     assert invalid.returncode == 1

@@ -1,7 +1,10 @@
 """xAPI compatibility: what a claim stores in the outbox and the statements the LRS receives
 are what earlier versions stored and sent, key order included, and a row an earlier version
 wrote pushes unchanged. The expected values are literals on purpose: a change of format must
-show up here, since rows of a deployed database are pushed long after they were written."""
+show up here, since rows of a deployed database are pushed long after they were written.
+
+The format only ever gains keys: since issue 18 a completion and a claim also store the
+cycle's `documentation`, sent as a `result` extension; rows without it send what they did."""
 
 from __future__ import annotations
 
@@ -53,6 +56,13 @@ LEGACY_EARNED: dict[str, Any] = {
     "learner": LEARNER,
     "timestamp": "2026-06-15T14:00:00+00:00",
 }
+DOCUMENTATION = "https://w3id.org/bedside/xapi/documentation"
+# what the case of `_claim_a_case` documents (the factories' question and source)
+DOCUMENTED = {
+    "question": "Should this patient with AF start anticoagulation?",
+    "source": "2023 ACC/AHA/ACCP/HRS Atrial Fibrillation Guideline",
+    "application": "changed-management",
+}
 
 
 def _text(value: object) -> str:
@@ -79,7 +89,14 @@ def _statement(event: dict[str, Any], activity_type: str) -> dict[str, Any]:
         "context": {"platform": "Bedside", "language": "en-US"},
         "timestamp": event["timestamp"],
     }
-    if "result" in event:
+    if "documentation" in event:
+        result = {**event.get("result", {})}
+        result["extensions"] = {
+            **result.get("extensions", {}),
+            DOCUMENTATION: event["documentation"],
+        }
+        statement["result"] = result
+    elif "result" in event:
         statement["result"] = event["result"]
     return statement
 
@@ -124,6 +141,7 @@ def _expected_events(result: credit.ClaimResult, answered_id: object) -> list[di
             "verb": "completed",
             **item,
             "result": {"completion": True, "success": True, "score": {"scaled": 0.8}},
+            "documentation": DOCUMENTED,
             "id": sid("completed", cycle_id),
             **stamp,
         },
@@ -135,6 +153,7 @@ def _expected_events(result: credit.ClaimResult, answered_id: object) -> list[di
                 "success": True,
                 "extensions": {"https://w3id.org/bedside/xapi/credit": credit_},
             },
+            "documentation": DOCUMENTED,
             "id": sid("earned", str(entry.id)),
             **stamp,
         },

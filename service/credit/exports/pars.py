@@ -7,6 +7,11 @@
   (AMA PRA Category 1). A row per completed cycle, except for boards that accept completion
   data once per learner and activity (ABP): those rows are aggregated first. Learners with
   no board id get one row per activity for state licensing boards (license or NPI).
+
+Names are reported as the learner gave them: First Name is the given name, Last Name the
+family name. A profile without both (one written before they were held apart has a single
+name) is left out and listed by `needs_names`: a single name is never split by guesswork
+("Elizbeth Ratke, MD" is not last name "MD", "Maria de la Cruz" is not last name "Cruz").
 """
 
 from __future__ import annotations
@@ -56,7 +61,8 @@ class ReportLearner:
     """The profile fields reporting needs."""
 
     learner: str
-    name: str
+    given_name: str | None = None
+    family_name: str | None = None
     board_ids: list[dict[str, str]] = field(default_factory=list)
     state_licenses: list[dict[str, str]] = field(default_factory=list)
     npi: str | None = None
@@ -64,13 +70,10 @@ class ReportLearner:
     birth_day: int | None = None
     consent: bool = False
 
-
-def split_name(name: str) -> tuple[str, str]:
-    """First and last name from a free-text name ('Dr. Ada M. Lovelace' -> Ada, Lovelace)."""
-    parts = [p for p in name.replace(",", " ").split() if p.lower().rstrip(".") not in {"dr"}]
-    if not parts:
-        return "", ""
-    return (parts[0], parts[-1]) if len(parts) > 1 else ("", parts[0])
+    @property
+    def named(self) -> bool:
+        """Whether both names a board report needs were given."""
+        return bool(self.given_name and self.family_name)
 
 
 def summary_rows(year: int, entries: list[ReportEntry]) -> list[list[str]]:
@@ -89,11 +92,10 @@ def summary_rows(year: int, entries: list[ReportEntry]) -> list[list[str]]:
 
 
 def _person(p: ReportLearner) -> dict[str, str]:
-    first, last = split_name(p.name)
     license_ = p.state_licenses[0] if p.state_licenses else {}
     return {
-        "First Name": first,
-        "Last Name": last,
+        "First Name": p.given_name or "",
+        "Last Name": p.family_name or "",
         "DOB Month": f"{p.birth_month:02d}" if p.birth_month else "",
         "DOB Day": f"{p.birth_day:02d}" if p.birth_day else "",
         "License State": license_.get("state", ""),
@@ -128,19 +130,26 @@ def _rows_for_board(
     return rows
 
 
-def completion_rows(
-    entries: list[ReportEntry], learners: dict[str, ReportLearner], rules: CreditRules
-) -> list[dict[str, str]]:
-    """Learner-completion rows of consenting learners (ABP once-only aggregated)."""
+def _reportable(entries: list[ReportEntry], rules: CreditRules) -> dict[str, list[ReportEntry]]:
+    """Board-reportable entries by learner."""
     reportable = {t.id for t in rules.credit_types if t.board_reportable}
     by_learner: dict[str, list[ReportEntry]] = defaultdict(list)
     for e in entries:
         if e.credit_type in reportable:
             by_learner[e.learner].append(e)
+    return by_learner
+
+
+def completion_rows(
+    entries: list[ReportEntry], learners: dict[str, ReportLearner], rules: CreditRules
+) -> list[dict[str, str]]:
+    """Learner-completion rows of consenting learners who gave both names (ABP once-only
+    aggregated)."""
+    by_learner = _reportable(entries, rules)
     rows: list[dict[str, str]] = []
     for key in sorted(by_learner):
         profile = learners.get(key)
-        if profile is None or not profile.consent or not profile.name:
+        if profile is None or not profile.consent or not profile.named:
             continue
         person = _person(profile)
         boards = profile.board_ids or [{"board": "", "id": ""}]
@@ -151,6 +160,18 @@ def completion_rows(
                 person, board["board"].upper(), board["id"], once, by_learner[key]
             )
     return rows
+
+
+def needs_names(
+    entries: list[ReportEntry], learners: dict[str, ReportLearner], rules: CreditRules
+) -> list[str]:
+    """Consenting learners with reportable credit left out for want of a given or family
+    name (sorted keys): they must add them before their credit can be reported."""
+    return sorted(
+        key
+        for key in _reportable(entries, rules)
+        if (profile := learners.get(key)) is not None and profile.consent and not profile.named
+    )
 
 
 def to_tsv(rows: list[dict[str, str]]) -> str:

@@ -4,6 +4,11 @@ events (`service/credit/outbox.py` owns the event format), when pushed or export
 The actor is the learner's pseudonymous account on this deployment:
 `{"account": {"homePage": public_url, "name": learner_key}}`; never an NPI, never a patient.
 Verbs: launched, answered, completed (ADL) and earned (Tin Can registry).
+
+A `completed` or `earned` event's documented cycle (clinical question, source, application to
+practice) goes in the statement's `result.extensions` under `DOCUMENTATION_EXTENSION` (xAPI
+1.0.3 allows any JSON value there under an IRI key; `result.response` is one string meant for
+an interaction's answer). Events stored without it render exactly as they always did.
 """
 
 from __future__ import annotations
@@ -23,6 +28,20 @@ ACTIVITY_TYPES = {
     "guideline": "http://adlnet.gov/expapi/activities/lesson",
     "case": "http://adlnet.gov/expapi/activities/assessment",
 }
+
+
+# the `result` extension of the documented cycle: question, source, application (+ text)
+DOCUMENTATION_EXTENSION = "https://w3id.org/bedside/xapi/documentation"
+
+
+def _result(event: dict[str, Any]) -> dict[str, Any] | None:
+    """The statement's result: the event's, with the documented cycle as an extension."""
+    result, documented = event.get("result"), event.get("documentation")
+    if not documented:
+        return result or None
+    result = dict(result or {})
+    result["extensions"] = {**result.get("extensions", {}), DOCUMENTATION_EXTENSION: documented}
+    return result
 
 
 def activity_iri(public_url: str, item_id: str) -> str:
@@ -54,8 +73,8 @@ def build_statement(event: dict[str, Any], public_url: str) -> dict[str, Any]:
         "context": {"platform": "Bedside", "language": "en-US"},
         "timestamp": event["timestamp"],
     }
-    if event.get("result"):
-        statement["result"] = event["result"]
+    if result := _result(event):
+        statement["result"] = result
     return statement
 
 
