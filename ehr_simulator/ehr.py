@@ -29,7 +29,10 @@ def _practitioner(config: SimConfig, wanted: str) -> dict[str, Any]:
 
 
 @router.get("/", response_class=HTMLResponse)
-async def patient_list(request: Request) -> HTMLResponse:
+async def patient_list(
+    request: Request, practitioner: Annotated[str, Query(max_length=100)] = ""
+) -> HTMLResponse:
+    """The patients; "Signed in as" chooses the clinician whose charts (and cards) open."""
     config, _ = _parts(request)
     patients = [
         (p["id"], patient_name(p), p.get("birthDate", ""), p.get("gender", ""))
@@ -39,7 +42,12 @@ async def patient_list(request: Request) -> HTMLResponse:
     return TEMPLATES.TemplateResponse(
         request,
         "patients.html",
-        {"patients": patients, "practitioners": practitioners, "bedside": config.bedside_url},
+        {
+            "patients": patients,
+            "practitioners": practitioners,
+            "signed_in": _practitioner(config, practitioner)["id"],
+            "bedside": config.bedside_url,
+        },
     )
 
 

@@ -8,6 +8,7 @@ score case answers with the content (never trusting a score from the browser) an
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -20,7 +21,14 @@ if TYPE_CHECKING:
     from service.cards.library import ContentLibrary
     from service.cards.model import ContentItem
     from service.credit.rules import CreditRules
-    from service.credit.schemas import CycleItem, CyclePatch, CycleView
+    from service.credit.schemas import (
+        CycleItem,
+        CyclePatch,
+        CycleView,
+        LedgerEntryView,
+        MonthCredits,
+        TranscriptTotal,
+    )
 
 APPLICATIONS: tuple[tuple[str, str], ...] = (
     ("changed-management", "Changed my management"),
@@ -158,3 +166,44 @@ async def document(
         db, learner, cycle.id, patch, rules=rules, now=now()
     )
     return view
+
+
+@dataclass(frozen=True, slots=True)
+class HomeView:
+    """What the learner home shows at a glance."""
+
+    to_finish: list[CycleView]  # not claimed yet, the nearest claim deadline first
+    totals: list[TranscriptTotal]  # by year and credit type
+    months: list[MonthCredits]  # the last 12 months, oldest first, empty months included
+    entries: list[LedgerEntryView]  # the ledger, oldest first
+    profession: str | None
+
+
+async def home_view(rules: CreditRules, db: AsyncSession, learner: str, at: datetime) -> HomeView:
+    """The learner home from the credit service's `learner_home`: a cycle still claimable
+    stays to finish (a refused claim must not hide it), the nearest deadline first."""
+    from service.credit import service as credit
+
+    home = await credit.learner_home(db, learner, rules, at)
+    to_finish: list[CycleView] = sorted(
+        [*home.pending, *home.ready_to_claim], key=lambda cycle: cycle.claim_deadline
+    )
+    return HomeView(
+        to_finish=to_finish,
+        totals=home.totals,
+        months=home.months,
+        entries=home.entries,
+        profession=home.profession,
+    )
+
+
+async def claim_of(
+    rules: CreditRules, db: AsyncSession, learner: str, cycle: CycleView
+) -> LedgerEntryView | None:
+    """The ledger entry that claimed this cycle's credit (None before it is claimed)."""
+    from service.credit import service as credit
+
+    if cycle.status != "claimed":
+        return None
+    entries: list[LedgerEntryView] = await credit.list_entries(db, learner, rules)
+    return next((e for e in entries if e.kind == "claim" and e.cycle_id == cycle.id), None)

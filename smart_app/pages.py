@@ -1,4 +1,5 @@
-"""The learner's pages: My learning, Learn (snippet or case) and Reflect (document + claim).
+"""The learner's pages: My learning, Learn (snippet or case), Reflect (document + claim), the
+profile and a new API token.
 
 Server-rendered, no JavaScript: every interaction is a link or a form post with the session's
 CSRF token, followed by a redirect (post/redirect/get).
@@ -16,9 +17,9 @@ from service.credit.errors import ClaimRefused
 from service.deps import SessionDep
 from service.errors import BedsideError
 from service.runtime import Runtime, RuntimeDep
-from smart_app import learning, views
+from smart_app import learning, profile_form, views
 from smart_app.session import AppSession
-from smart_app.web import PageRoute, PageSessionDep, render
+from smart_app.web import FormInvalid, PageRoute, PageSessionDep, render
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
 STATIC = Path(__file__).parent / "static"
@@ -35,7 +36,10 @@ NOTICES = {
     "claimed": "Credit claimed. It is in your transcript below.",
     "saved": "Saved. You can finish this cycle later from My learning.",
     "profile": "Your profile is saved.",
+    "profession": "Thank you: your profession is saved, and your credit will follow it.",
+    "ready": "Your profile is saved: you can claim your credit now.",
 }
+CycleQuery = Annotated[str, Query(max_length=40)]
 
 
 @router.get("/app/static/app.css")
@@ -54,8 +58,8 @@ async def my_learning(
     notice: Annotated[str, Query(max_length=20)] = "",
     q: Annotated[str, Query(max_length=200)] = "",
 ) -> HTMLResponse:
-    """Pending cycles, credits by year and type, entries, exports, profile, library search."""
-    context = await views.my_learning(runtime, db, session.learner_key, query=q)
+    """To finish (nearest deadline first), credits at a glance, certificates, the search."""
+    context = await views.home(runtime, db, session.learner_key, query=q)
     return await render(
         request,
         runtime,
@@ -88,20 +92,14 @@ async def reflect(
     cycle_id: str,
     notice: Annotated[str, Query(max_length=20)] = "",
 ) -> HTMLResponse:
-    """Question (pre-filled, editable), source (recorded), application to practice, claim."""
+    """Question (pre-filled, editable), source (recorded), application, claim; or, once
+    claimed, the credit with its certificate."""
     try:
-        cycle = await learning.get_cycle(runtime.credit_rules, db, session.learner_key, cycle_id)
+        context = await views.reflect(runtime, db, session.learner_key, cycle_id)
     except BedsideError as exc:
         return await _error_page(request, runtime, session, exc)
-    return await render(
-        request,
-        runtime,
-        "reflect.html",
-        session=session,
-        cycle=cycle,
-        applications=learning.APPLICATIONS,
-        notice=NOTICES.get(notice),
-    )
+    context["notice"] = NOTICES.get(notice)
+    return await render(request, runtime, "reflect.html", session=session, **context)
 
 
 @router.post("/app/cycles/{cycle_id}/answers")
@@ -121,27 +119,26 @@ async def answer_case(
 async def save_reflection(
     request: Request, runtime: RuntimeDep, db: SessionDep, session: PageSessionDep, cycle_id: str
 ) -> Response:
-    """Save the reflection; `action=claim` also claims the credit, `later` keeps it pending."""
+    """Save the reflection; `action=claim` also claims the credit, `later` keeps it to finish.
+    A form to fix or a refused claim shows the page again, with what was typed."""
     form = await request.form()
     try:
-        claimed = await views.save_reflection(runtime, db, session, cycle_id, form)
-    except ClaimRefused as exc:
-        # The reflection itself was saved; say what is still missing for the claim.
-        cycle = await learning.get_cycle(runtime.credit_rules, db, session.learner_key, cycle_id)
+        outcome = await views.save_reflection(runtime, db, session, cycle_id, form)
+    except (FormInvalid, ClaimRefused) as exc:
+        context = await views.reflect(runtime, db, session.learner_key, cycle_id)
+        if isinstance(exc, FormInvalid):
+            context.update(values=exc.values, errors=exc.errors, notice=exc.message)
+        else:  # the reflection itself was saved; say what is still missing, and how to fix it
+            context["refusals"] = views.claim_refusals(exc, context["cycle"])
+            context["fixable"] = exc.status_code == 422
         return await render(
-            request,
-            runtime,
-            "reflect.html",
-            status_code=exc.status_code,
-            session=session,
-            cycle=cycle,
-            applications=learning.APPLICATIONS,
-            notice="Not claimed yet: " + " ".join(exc.reasons),
+            request, runtime, "reflect.html", exc.status_code, session=session, **context
         )
     except BedsideError as exc:
         return await _error_page(request, runtime, session, exc)
-    target = "/app/?notice=claimed" if claimed else "/app/?notice=saved"
-    return RedirectResponse(target, status_code=303)
+    targets = {"claimed": "/app/?notice=claimed", "saved": "/app/?notice=saved"}
+    default = f"/app/cycles/{learning.parse_id(cycle_id)}/reflect"
+    return RedirectResponse(targets.get(outcome, default), status_code=303)
 
 
 @router.post("/app/library/{item_id}/learn")
@@ -154,44 +151,72 @@ async def learn_from_library(
     return RedirectResponse(f"/app/cycles/{cycle_id}", status_code=303)
 
 
+@router.get("/app/profile")
+async def profile(
+    request: Request,
+    runtime: RuntimeDep,
+    db: SessionDep,
+    session: PageSessionDep,
+    cycle: CycleQuery = "",
+) -> HTMLResponse:
+    """The profile: what is needed for what, and the way back to the cycle it was opened from."""
+    context = await views.profile_page(runtime, db, session.learner_key, cycle)
+    return await render(request, runtime, "profile.html", session=session, **context)
+
+
 @router.post("/app/profile")
 async def save_profile(
     request: Request, runtime: RuntimeDep, db: SessionDep, session: PageSessionDep
 ) -> Response:
-    """Save the learner's profile, then show My learning again."""
+    """Save the profile, then go back to the cycle it was opened from (or My learning).
+    A field to fix shows the form again with what was typed and a message next to it."""
     form = await request.form()
+    cycle = str(form.get("cycle") or "")[:40]
     try:
-        await views.save_profile(runtime, db, session, form)
-    except BedsideError as exc:
-        return await render(
-            request,
-            runtime,
-            "error.html",
-            status_code=exc.status_code,
-            message=exc.message,
-            session=session,
-        )
-    return RedirectResponse("/app/?notice=profile", status_code=303)
+        await views.save_profile(db, session, form)
+    except FormInvalid as exc:
+        return await _profile_again(request, runtime, db, session, cycle, exc)
+    back = await views.back_to(runtime, db, session.learner_key, cycle)
+    target = f"/app/cycles/{back.id}/reflect?notice=ready" if back else "/app/?notice=profile"
+    return RedirectResponse(target, status_code=303)
+
+
+@router.post("/app/profession")
+async def save_profession(
+    request: Request, runtime: RuntimeDep, db: SessionDep, session: PageSessionDep
+) -> Response:
+    """The one-step profession question of a first sign-in; back to where it was asked."""
+    form = await request.form()
+    cycle = str(form.get("cycle") or "")[:40]
+    try:
+        await views.save_profession(db, session, form)
+    except FormInvalid as exc:
+        return await _profile_again(request, runtime, db, session, cycle, exc)
+    back = await views.back_to(runtime, db, session.learner_key, cycle)
+    target = f"/app/cycles/{back.id}" if back else "/app/?notice=profession"
+    return RedirectResponse(target, status_code=303)
 
 
 @router.post("/app/token")
-async def api_token(
-    request: Request, runtime: RuntimeDep, db: SessionDep, session: PageSessionDep
-) -> HTMLResponse:
-    """Show a bearer token for the learner API (for the learner's own tools)."""
+async def api_token(request: Request, runtime: RuntimeDep, session: PageSessionDep) -> Response:
+    """A new bearer token for the learner API, on a page of its own (shown only once)."""
     form = await request.form()
     token = await views.issue_token(runtime, session, form)
-    context = await views.my_learning(runtime, db, session.learner_key, query="")
-    return await render(
-        request,
-        runtime,
-        "home.html",
-        session=session,
-        notice=None,
-        query="",
-        api_token=token,
-        **context,
-    )
+    return await render(request, runtime, "token.html", session=session, api_token=token)
+
+
+async def _profile_again(
+    request: Request,
+    runtime: Runtime,
+    db: SessionDep,
+    session: AppSession,
+    cycle: str,
+    exc: FormInvalid,
+) -> HTMLResponse:
+    """The profile form again, with what was typed and a message next to each field to fix."""
+    context = await views.profile_page(runtime, db, session.learner_key, cycle)
+    context.update(values=exc.values, errors=exc.errors, summary=profile_form.summary(exc.errors))
+    return await render(request, runtime, "profile.html", 400, session=session, **context)
 
 
 async def _error_page(

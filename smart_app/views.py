@@ -1,18 +1,23 @@
-"""Page view-models: what each page shows, built from the credit service and the content."""
+"""Page view-models: what each page shows, built from the credit service and the content, and
+the page forms turned into the credit service's inputs (with messages in plain words)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.errors import BadRequest, NotFound
 from service.runtime import Runtime
-from smart_app import learning
+from smart_app import learning, profile_form
 from smart_app.session import AppSession, SessionStore
-from smart_app.web import check_csrf
+from smart_app.web import FormReader, check_csrf
+
+if TYPE_CHECKING:
+    from service.credit.errors import ClaimRefused
+    from service.credit.schemas import CycleView, MonthCredits
 
 FormData = Mapping[str, Any]
 PROFESSIONS: tuple[tuple[str, str], ...] = (
@@ -24,36 +29,63 @@ PROFESSIONS: tuple[tuple[str, str], ...] = (
     ("pharmacist", "Pharmacist"),
     ("other", "Other"),
 )
+# how to fix a refused claim: a link for each fixable reason
+CLAIM_FIXES = {
+    "profile-incomplete": ("/app/profile?cycle={id}", "Add your profession, then come back here"),
+    "case-not-passed": ("/app/cycles/{id}#case-h", "Go back to the case and answer again"),
+    "cycle-incomplete": ("#question", "Complete the form below"),
+}
 
 
-def _text(form: FormData, name: str, limit: int) -> str | None:
-    value = form.get(name)
-    if not isinstance(value, str):
-        return None
-    return value.strip()[:limit] or None
+@dataclass(frozen=True, slots=True)
+class ChartBar:
+    """One month's bar of the home chart, in the SVG's own units."""
+
+    x: float
+    y: float
+    width: float
+    height: float
+    label: str
+    amount: float
 
 
-async def my_learning(
-    runtime: Runtime, db: AsyncSession, learner: str, query: str
-) -> dict[str, Any]:
-    """Pending cycles, the transcript (totals and entries), the profile, search results."""
-    from service.credit import service as credit
+def credit_chart(months: list[MonthCredits]) -> list[ChartBar]:
+    """Bars for a 300 x 130 SVG: the tallest month reaches the top, the axis is at y=105."""
+    top = max((m.amount for m in months), default=0.0) or 1.0
+    slot = 300 / max(len(months), 1)
+    bars = []
+    for index, month in enumerate(months):
+        height = round(max(month.amount, 0.0) / top * 85, 1)
+        bars.append(
+            ChartBar(
+                x=round(index * slot + 3, 1),
+                y=round(105 - height, 1),
+                width=round(slot - 6, 1),
+                height=height,
+                label=month.month.strftime("%b"),
+                amount=month.amount,
+            )
+        )
+    return bars
 
-    pending = await credit.list_cycles(db, learner, status="pending", rules=runtime.credit_rules)
-    transcript = await credit.transcript(db, learner, rules=runtime.credit_rules)
-    profile = await credit.get_profile(db, learner)
+
+async def home(runtime: Runtime, db: AsyncSession, learner: str, query: str) -> dict[str, Any]:
+    """To finish, credits at a glance (totals, chart), certificates, exports, the search."""
+    view = await learning.home_view(runtime.credit_rules, db, learner, learning.now())
     return {
-        "pending": pending,
-        "transcript": transcript,
-        "profile": profile,
+        "home": view,
+        "chart": credit_chart(view.months),
+        "year_total": round(sum(m.amount for m in view.months), 2),
         "results": learning.search_library(runtime.content, query) if query else [],
         "professions": PROFESSIONS,
-        "years": sorted({t.year for t in transcript.totals}, reverse=True),
+        "years": sorted({t.year for t in view.totals}, reverse=True),
     }
 
 
 async def learn(runtime: Runtime, db: AsyncSession, learner: str, cycle_id: str) -> dict[str, Any]:
     """The cycle, its content item and, for a case already answered, the feedback."""
+    from service.credit import service as credit
+
     cycle = await learning.get_cycle(runtime.credit_rules, db, learner, cycle_id)
     item = learning.content_item(runtime.content, cycle.item_id)
     score = None
@@ -69,7 +101,42 @@ async def learn(runtime: Runtime, db: AsyncSession, learner: str, cycle_id: str)
         "answers": cycle.case_answers or {},
         "score": score,
         "feedback": {f.question_id: f for f in score.feedback} if score else {},
+        "profession": (await credit.get_profile(db, learner)).profession,
+        "professions": PROFESSIONS,
     }
+
+
+async def reflect(
+    runtime: Runtime, db: AsyncSession, learner: str, cycle_id: str
+) -> dict[str, Any]:
+    """The reflect page: the form with the cycle's values, or a claimed cycle's credit."""
+    from service.credit import service as credit
+
+    rules = runtime.credit_rules
+    cycle = await learning.get_cycle(rules, db, learner, cycle_id)
+    return {
+        "cycle": cycle,
+        "claim": await learning.claim_of(rules, db, learner, cycle),
+        "applications": learning.APPLICATIONS,
+        "professions": PROFESSIONS,
+        "profession": (await credit.get_profile(db, learner)).profession,
+        "values": {
+            "question": cycle.question or "",
+            "application": cycle.application or "",
+            "application_text": cycle.application_text or "",
+        },
+        "errors": {},
+        "refusals": [],
+    }
+
+
+def claim_refusals(exc: ClaimRefused, cycle: CycleView) -> list[tuple[str, str | None, str]]:
+    """Each reason a claim was refused, with a link to fix it where there is one."""
+    found = []
+    for code, reason in zip(exc.codes, exc.reasons, strict=False):
+        href, text = CLAIM_FIXES.get(code, (None, ""))
+        found.append((reason, href.format(id=cycle.id) if href else None, text))
+    return found
 
 
 async def answer_case(
@@ -78,16 +145,15 @@ async def answer_case(
     """Record the case answers (one option id per question) and their server-side score."""
     from service.credit.schemas import CyclePatch
 
-    check_csrf(session, _text(form, "csrf", 100))
+    check_csrf(session, FormReader(form).csrf())
     cycle = await learning.get_cycle(runtime.credit_rules, db, session.learner_key, cycle_id)
+    if cycle.status == "claimed":
+        return  # the record is final; the learn page shows the claimed state
     item = learning.content_item(runtime.content, cycle.item_id)
     if item is None or item.case is None:
         raise BadRequest("This learning item has no questions.")
-    answers = {
-        q.id: value
-        for q in item.case.questions
-        if (value := _text(form, "q_" + q.id, 20)) is not None
-    }
+    reader = FormReader(form)
+    answers = {q.id: value for q in item.case.questions if (value := reader.text("q_" + q.id, 20))}
     await learning.document(
         runtime.content,
         runtime.credit_rules,
@@ -98,44 +164,66 @@ async def answer_case(
     )
 
 
-async def save_reflection(
-    runtime: Runtime, db: AsyncSession, session: AppSession, cycle_id: str, form: FormData
-) -> bool:
-    """Save question and application; claim when asked. True when credit was claimed."""
-    from service.credit import service as credit
+def _reflection(reader: FormReader) -> tuple[Any, str | None]:
+    """The reflection's patch and the profession given with it; FormInvalid to fix first."""
     from service.credit.schemas import CyclePatch
 
-    check_csrf(session, _text(form, "csrf", 100))
-    application = _text(form, "application", 40)
-    try:
-        patch = CyclePatch(
-            question=_text(form, "question", 2000),
-            application=application,
-            application_text=_text(form, "application_text", 4000),
-        )
-    except ValidationError as exc:
-        raise BadRequest("Choose one of the listed applications to practice.") from exc
+    question = reader.text("question", 2000)
+    if question is None and "question" not in reader.errors:
+        reader.fail("question", "Write your clinical question: credit needs it.")
+    application = reader.text("application", 40)
+    if application and application not in dict(learning.APPLICATIONS):
+        reader.fail("application", "Choose one of the listed ways this applies to your practice.")
+    text = reader.text("application_text", 4000)
+    profession = reader.text("profession", 40)
+    if profession and profession not in dict(PROFESSIONS):
+        reader.fail("profession", profile_form.MESSAGES["profession"])
+    reader.check()
+    # an emptied text clears it (None would keep the old one)
+    cleared = "" if reader.present("application_text") else None
+    patch = CyclePatch(question=question, application=application, application_text=text or cleared)
+    return patch, profession
+
+
+async def save_reflection(
+    runtime: Runtime, db: AsyncSession, session: AppSession, cycle_id: str, form: FormData
+) -> str:
+    """Save question, application (and a profession given here); claim when asked.
+    Returns "claimed", "saved", or "final" for a cycle claimed before (nothing changes)."""
+    from service.credit import service as credit
+    from service.credit.schemas import ProfileUpdate
+
+    reader = FormReader(form)
+    check_csrf(session, reader.csrf())
+    cycle = await learning.get_cycle(runtime.credit_rules, db, session.learner_key, cycle_id)
+    if cycle.status == "claimed":
+        return "final"
+    patch, profession = _reflection(reader)
+    learner, now = session.learner_key, learning.now()
+    if profession:
+        update = ProfileUpdate.model_validate({"profession": profession})
+        await credit.update_profile(db, learner, update, now=now)
     cycle = await learning.document(
-        runtime.content, runtime.credit_rules, db, session.learner_key, cycle_id, patch
+        runtime.content, runtime.credit_rules, db, learner, cycle_id, patch
     )
     if form.get("action") != "claim":
-        return False
+        return "saved"
     await credit.claim(
         db,
-        session.learner_key,
+        learner,
         cycle.id,
         idempotency_key=credit.default_idempotency_key(cycle.id),
         rules=runtime.credit_rules,
-        now=learning.now(),
+        now=now,
     )
-    return True
+    return "claimed"
 
 
 async def start_from_library(
     runtime: Runtime, db: AsyncSession, session: AppSession, item_id: str, form: FormData
 ) -> str:
     """A learning cycle the learner starts from the library (no card behind it)."""
-    check_csrf(session, _text(form, "csrf", 100))
+    check_csrf(session, FormReader(form).csrf())
     cycle_id = await learning.start_from_card(
         runtime.content,
         runtime.credit_rules,
@@ -151,53 +239,61 @@ async def start_from_library(
 
 async def issue_token(runtime: Runtime, session: AppSession, form: FormData) -> str:
     """A bearer token for the learner API, bound to this session."""
-    check_csrf(session, _text(form, "csrf", 100))
+    check_csrf(session, FormReader(form).csrf())
     return await SessionStore(runtime.state, runtime.settings).issue_bearer(session)
 
 
-def _number(form: FormData, name: str) -> int | None:
-    value = _text(form, name, 2)
-    return int(value) if value and value.isdigit() else None
-
-
-def _pairs(form: FormData, first: str, second: str, rows: int = 3) -> list[tuple[str, str]]:
-    """The filled rows of a repeated two-field group (empty rows are ignored)."""
-    pairs = []
-    for i in range(rows):
-        a, b = _text(form, f"{first}_{i}", 40), _text(form, f"{second}_{i}", 40)
-        if a or b:
-            pairs.append((a or "", b or ""))
-    return pairs
-
-
-async def save_profile(
-    runtime: Runtime, db: AsyncSession, session: AppSession, form: FormData
-) -> None:
-    """The profile form: every field optional; an empty field clears it."""
+async def profile_page(
+    runtime: Runtime, db: AsyncSession, learner: str, cycle_id: str
+) -> dict[str, Any]:
+    """The profile form with the saved values, and the cycle to go back to (if any)."""
     from service.credit import service as credit
-    from service.credit.schemas import BoardId, ProfileUpdate, StateLicense
 
-    del runtime
-    check_csrf(session, _text(form, "csrf", 100))
+    profile = await credit.get_profile(db, learner)
+    return {
+        "values": profile_form.values_of(profile),
+        "errors": {},
+        "summary": [],
+        "name_notice": profile.name_notice,
+        "old_name": profile.name if not (profile.given_name or profile.family_name) else None,
+        "professions": PROFESSIONS,
+        "back": await back_to(runtime, db, learner, cycle_id),
+        "rows": profile_form.rows(profile),
+    }
+
+
+async def back_to(
+    runtime: Runtime, db: AsyncSession, learner: str, cycle_id: str
+) -> CycleView | None:
+    """The learner's own cycle the profile was opened from; anything else is ignored."""
+    if not cycle_id:
+        return None
     try:
-        update = ProfileUpdate(
-            name=_text(form, "name", 200),
-            profession=_text(form, "profession", 40),
-            specialty=_text(form, "specialty", 200),
-            npi=_text(form, "npi", 10),
-            state_licenses=[
-                StateLicense(state=state.upper(), number=number)
-                for state, number in _pairs(form, "license_state", "license_number")
-            ],
-            board_ids=[
-                BoardId(board=board.upper(), id=board_id)
-                for board, board_id in _pairs(form, "board", "board_id")
-            ],
-            birth_month=_number(form, "birth_month"),
-            birth_day=_number(form, "birth_day"),
-            consent_to_report=form.get("consent_to_report") == "yes",
-        )
-    except ValidationError as exc:
-        fields = ", ".join(sorted({str(e["loc"][0]) for e in exc.errors() if e["loc"]}))
-        raise BadRequest(f"Please check these fields: {fields}.") from exc
+        return await learning.get_cycle(runtime.credit_rules, db, learner, cycle_id)
+    except NotFound:
+        return None
+
+
+async def save_profile(db: AsyncSession, session: AppSession, form: FormData) -> None:
+    """The profile form: an empty field clears it; FormInvalid with a message per field."""
+    from service.credit import service as credit
+
+    reader = FormReader(form)
+    check_csrf(session, reader.csrf())
+    update = profile_form.profile_update(reader)
+    await credit.update_profile(db, session.learner_key, update, now=learning.now())
+
+
+async def save_profession(db: AsyncSession, session: AppSession, form: FormData) -> None:
+    """The one-step profession question of a first sign-in."""
+    from service.credit import service as credit
+    from service.credit.schemas import ProfileUpdate
+
+    reader = FormReader(form)
+    check_csrf(session, reader.csrf())
+    profession = reader.text("profession", 40)
+    if profession not in dict(PROFESSIONS):
+        reader.fail("profession", profile_form.MESSAGES["profession"])
+    reader.check()
+    update = ProfileUpdate.model_validate({"profession": profession})
     await credit.update_profile(db, session.learner_key, update, now=learning.now())

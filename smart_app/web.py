@@ -1,9 +1,10 @@
-"""Web plumbing of the app pages: templates, security headers, the session and CSRF checks."""
+"""Web plumbing of the app pages: templates, security headers, the session, CSRF checks and
+reading posted forms."""
 
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -27,10 +28,11 @@ def templates() -> Jinja2Templates:
     and 60 ms to import) are not loaded by a worker that only answers hooks."""
     from fastapi.templating import Jinja2Templates
 
-    from smart_app.markdown import render_markdown
+    from smart_app.markdown import render_markdown, without_verdict
 
     built = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
     built.env.filters["markdown"] = render_markdown
+    built.env.filters["without_verdict"] = without_verdict
     return built
 
 
@@ -115,13 +117,15 @@ class PageRoute(APIRoute):
                 message = exc.message
                 if exc.status_code == 404:
                     message = "This learning cycle was not found in your account."
+                # signed in: the page leads back to My learning, not to a sign-in
+                session = await optional_session(runtime, request.cookies.get(SESSION_COOKIE))
                 return await render(
                     request,
                     runtime,
                     "error.html",
                     status_code=exc.status_code,
                     message=message,
-                    session=None,
+                    session=session if exc.status_code != 401 else None,
                 )
 
         return page_handler
@@ -135,6 +139,63 @@ def check_csrf(session: AppSession, token: str | None) -> None:
     """Every form carries the session's CSRF token."""
     if not token or not hmac.compare_digest(session.csrf, token):
         raise BedsideError("This form has expired. Please reload the page and try again.", 403)
+
+
+class FormInvalid(BedsideError):
+    """A form with fields to fix: its page is shown again with what was typed and a message
+    in plain words next to each field (`errors`: field name -> message)."""
+
+    status_code = 400
+
+    def __init__(self, errors: dict[str, str], values: dict[str, str]) -> None:
+        super().__init__("Some answers need your attention: see the messages next to them.")
+        self.errors = errors
+        self.values = values
+
+
+class FormReader:
+    """A posted form read field by field. Text is trimmed but never cut: a value over its
+    limit is an error shown next to its field, so nothing is lost without a word."""
+
+    def __init__(self, form: Mapping[str, Any]) -> None:
+        self.form = form
+        self.errors: dict[str, str] = {}
+
+    def csrf(self) -> str | None:
+        value = self.form.get("csrf")
+        return value if isinstance(value, str) else None
+
+    def present(self, name: str) -> bool:
+        return isinstance(self.form.get(name), str)
+
+    def text(self, name: str, limit: int) -> str | None:
+        """The trimmed value (None when empty or absent), or an error when too long."""
+        value = self.form.get(name)
+        if not isinstance(value, str):
+            return None
+        # browsers send a textarea's line breaks as CRLF but count each as one character
+        value = value.replace("\r\n", "\n").strip()
+        if len(value) > limit:
+            self.fail(
+                name,
+                f"This is {len(value):,} characters long and the limit is {limit:,}: "
+                "please shorten it (nothing was saved).",
+            )
+            return None
+        return value or None
+
+    def fail(self, name: str, message: str) -> None:
+        """Record a field's problem (the first one found is the one shown)."""
+        self.errors.setdefault(name, message)
+
+    def values(self) -> dict[str, str]:
+        """What was typed, to show the form again (never the CSRF token)."""
+        return {k: v for k, v in self.form.items() if isinstance(v, str) and k != "csrf"}
+
+    def check(self) -> None:
+        """Raise FormInvalid when any field needs fixing."""
+        if self.errors:
+            raise FormInvalid(self.errors, self.values())
 
 
 __all__ = ["SESSION_COOKIE"]

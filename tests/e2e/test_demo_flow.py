@@ -20,7 +20,8 @@ from tests.e2e.world import World
 BEDSIDE = "https://bedside.test"
 EHR = "https://ehr.test"
 PROFILE = {
-    "name": "Dr Demo",
+    "given_name": "Dana",
+    "family_name": "Demo",
     "profession": "physician-md",
     "npi": "1234567893",
     "birth_month": "4",
@@ -145,6 +146,22 @@ async def test_case_card_to_transcript(world: World) -> None:
     await _reflect_claim_and_check(world, path, item.title, amount)
 
 
+async def test_signed_in_as_chooses_the_clinician_whose_charts_open(world: World) -> None:
+    first, second = (p["id"] for p in world.config.patients.practitioners()[:2])
+    page = await world.browser.get(f"{EHR}/", params={"practitioner": second})
+    assert page.status_code == 200
+    assert re.search(
+        r'<form method="get" action="/" id="who">.*?<button type="submit"', page.text, re.S
+    )
+    assert f'<option value="{second}" selected>' in page.text
+    charts = re.findall(r'class="open-chart" href="([^"]+)"', page.text)
+    assert charts
+    assert all(html.unescape(c).endswith(f"practitioner={second}") for c in charts)
+    assert first not in "".join(charts)
+    chart = await world.browser.get(EHR + html.unescape(charts[0]))
+    assert f'href="/?practitioner={second}"' in chart.text  # back to the list, still them
+
+
 async def test_the_ehr_fhir_api_needs_its_token(world: World) -> None:
     patient = _patient(world, "Liz")
     response = await world.browser.get(f"{EHR}/fhir/Patient/{patient}")
@@ -168,7 +185,7 @@ async def test_claimed_credit_reaches_every_output(
     pdf = await world.browser.get(f"{api}/entries/{entry['id']}/certificate.pdf")
     assert pdf.status_code == 200
     text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.content)).pages)
-    assert "Dr Demo" in text
+    assert "Dana Demo" in text
     assert "AMA PRA Category 1" in text
     csv_export = await world.browser.get(f"{api}/export.csv")
     assert entry["id"] in csv_export.text

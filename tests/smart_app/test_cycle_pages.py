@@ -14,7 +14,8 @@ async def _profile(world: World, csrf: str) -> None:
         BASE + "/app/profile",
         data={
             "csrf": csrf,
-            "name": "Dr Test",
+            "given_name": "Test",
+            "family_name": "Doctor",
             "profession": "physician-md",
             "npi": "1234567893",
             "birth_month": "4",
@@ -77,7 +78,7 @@ async def test_case_scored_with_feedback_then_claimed(basic_world: World) -> Non
     assert "1 of 2 correctly (50%)" in learn.text
     assert "You passed." in learn.text
     assert "Far too often." in learn.text
-    assert "The best answer: Every 3 years." in learn.text
+    assert "The best answer.</strong> The interval is 3 years when normal." in learn.text
     await _profile(world, csrf)
     await _reflect_and_claim(world, cycle_url, csrf)
 
@@ -118,6 +119,8 @@ async def test_search_the_library_and_learn_without_a_card(basic_world: World) -
     assert started.headers["location"].startswith("/app/cycles/")
     missing = await world.browser.post(BASE + "/app/library/nope/learn", data={"csrf": csrf})
     assert missing.status_code == 404
+    assert "Back to My learning" in missing.text  # signed in: no "Sign in" dead end
+    assert "Sign in to Bedside" not in missing.text
 
 
 async def test_profile_form_keeps_licenses_boards_and_specialty(world: World) -> None:
@@ -140,7 +143,7 @@ async def test_profile_form_keeps_licenses_boards_and_specialty(world: World) ->
     assert me["specialty"] == "family-medicine"
     assert me["state_licenses"] == [{"state": "MA", "number": "MD-12345"}]
     assert me["board_ids"] == [{"board": "ABFM", "id": "998877"}]
-    page = await world.browser.get(BASE + "/app/")
+    page = await world.browser.get(BASE + "/app/profile")
     assert 'value="MD-12345"' in page.text
     bad = await world.browser.post(
         BASE + "/app/profile", data={**form, "license_state_0": "Massachusetts"}
