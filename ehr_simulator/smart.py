@@ -21,6 +21,8 @@ from joserfc import jwt
 from joserfc.errors import JoseError
 from joserfc.jwk import KeySet
 
+from ehr_simulator.data import patient_name
+from ehr_simulator.ehr import TEMPLATES
 from ehr_simulator.state import SimConfig, SimState
 
 router = APIRouter()
@@ -78,9 +80,12 @@ async def authorize(
     code_challenge_method: str = "",
     nonce: str = "",
     launch: str = "",
+    prompt: str = "",
     practitioner: Annotated[str, Query()] = "",
 ) -> Response:
-    """Auto-approve: the launch's practitioner (or the chosen / first one when standalone)."""
+    """Auto-approve: the launch's practitioner (or the chosen / first one when standalone).
+    A standalone `prompt=login` without a chosen clinician answers the EHR's sign-in page
+    first, as a real EHR would: never a silent sign-in as whoever was signed in before."""
     config, sim = _parts(request)
     if client_id != config.client_id or redirect_uri != config.redirect_uri:
         return _refuse("unknown client or redirect_uri")  # never redirect to an unknown URI
@@ -88,6 +93,8 @@ async def authorize(
         return _refuse("response_type=code and PKCE S256 required")
     if aud.rstrip("/") != config.fhir_base or not state or "openid" not in scope.split():
         return _refuse("aud must be the FHIR base; state and scope openid required")
+    if not launch and "login" in prompt.split() and not practitioner:
+        return _sign_in_page(request, config)
     context = _launch_context(config, sim, launch, scope, practitioner)
     if context is None:
         return _refuse("unknown launch")
@@ -103,6 +110,16 @@ async def authorize(
     return RedirectResponse(
         redirect_uri + "?" + urlencode({"code": code, "state": state}), status_code=302
     )
+
+
+def _sign_in_page(request: Request, config: SimConfig) -> Response:
+    """Each clinician links back here with the same request, chosen and signed in."""
+    query = [(k, v) for k, v in request.query_params.multi_items() if k != "prompt"]
+    practitioners = [
+        (p["id"], patient_name(p), "/authorize?" + urlencode([*query, ("practitioner", p["id"])]))
+        for p in config.patients.practitioners()
+    ]
+    return TEMPLATES.TemplateResponse(request, "login.html", {"practitioners": practitioners})
 
 
 def _launch_context(

@@ -67,10 +67,22 @@ class World:
         params = {"iss": iss or self.config.fhir_base, "launch": launch}
         return await self.browser.get("https://bedside.test/app/launch", params=params)
 
-    async def authorize(self, redirect: httpx.Response) -> httpx.Response:
-        """Let the EHR approve; returns its redirect back to /app/callback."""
+    async def authorize(
+        self, redirect: httpx.Response, practitioner: str | None = None
+    ) -> httpx.Response:
+        """Let the EHR approve; returns its redirect back to /app/callback. A standalone
+        sign-in (prompt=login) passes the EHR's sign-in page: as `practitioner`, or the
+        first clinician listed."""
         assert redirect.status_code == 302, redirect.text
-        return await self.browser.get(redirect.headers["location"])
+        answer = await self.browser.get(redirect.headers["location"])
+        if answer.status_code == 200 and "sign-in-as" in answer.text:
+            import re
+
+            links = re.findall(r'class="sign-in-as" href="([^"]+)"', answer.text)
+            wanted = [link for link in links if practitioner and f"={practitioner}" in link]
+            chosen = (wanted or links)[0].replace("&amp;", "&")
+            answer = await self.browser.get(EHR_URL + chosen)
+        return answer
 
 
 def query_of(url: str) -> dict[str, str]:

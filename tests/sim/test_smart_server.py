@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -183,3 +184,38 @@ async def test_fhir_needs_a_token_and_searches_by_patient(
     assert all(
         e["resource"]["subject"]["reference"] == f"Patient/{patient}" for e in bundle["entry"]
     )
+
+
+async def test_a_standalone_prompt_login_asks_who_signs_in(
+    ehr: httpx.AsyncClient, sim_app: FastAPI
+) -> None:
+    """Bedside sends prompt=login on a standalone sign-in (after a sign-out, say): the
+    simulator shows its sign-in page instead of approving whoever it picks first."""
+    _, challenge = pkce_pair()
+    params = {
+        "response_type": "code",
+        "client_id": "bedside",
+        "redirect_uri": BEDSIDE + "/app/callback",
+        "scope": "openid fhirUser",
+        "state": "s" * 43,
+        "aud": EHR + "/fhir",
+        "nonce": "n-1",
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+        "prompt": "login",
+    }
+    page = await ehr.get("/authorize", params=params)
+    assert page.status_code == 200
+    practitioners = sim_app.state.config.patients.practitioners()
+    links = [
+        link.replace("&amp;", "&")
+        for link in re.findall(r'class="sign-in-as" href="([^"]+)"', page.text)
+    ]
+    assert len(links) == len(practitioners) > 1
+    chosen = practitioners[-1]["id"]  # not the first: a choice, not a default
+    link = next(link for link in links if f"practitioner={chosen}" in link)
+    assert "prompt=" not in link
+    approved = await ehr.get(link)
+    assert approved.status_code == 302
+    code = parse_qs(urlsplit(approved.headers["location"]).query)["code"][0]
+    assert sim_app.state.sim.codes[code]["practitioner"] == chosen

@@ -64,6 +64,7 @@ async def test_standalone_login_lists_registered_ehrs_and_asks_no_launch(
     params = query_of(redirect.headers["location"])
     assert params["scope"] == "openid fhirUser"
     assert "launch" not in params
+    assert params["prompt"] == "login"  # the EHR asks who signs in (its sign-in page)
     callback = await basic_world.authorize(redirect)
     done = await basic_world.browser.get(callback.headers["location"])
     assert done.headers["location"] == "/app/"
