@@ -1,5 +1,10 @@
 """Ranking and the fatigue policy: pure functions over the learner state the service passes
-in. Nothing here remembers anything between calls."""
+in. Nothing here remembers anything between calls.
+
+Ties are broken by item id, so the same patient, learner state and library always give the
+same cards. What a reopened chart showed last time comes in as `on_chart`: the repeat window
+does not hide those items there (it hides them on every other chart), while a dismissal, a
+snooze, a completed cycle or the learner's profession still does."""
 
 from __future__ import annotations
 
@@ -37,15 +42,27 @@ class FatiguePolicy:
     repeat_window_days: int = 30
 
 
-def _blocked(match: Match, state: LearnerState, window: timedelta, now: datetime) -> bool:
+@dataclass(frozen=True, slots=True)
+class _Filter:
+    """What hides a match in one call: the learner's state, the repeat window as of `now`, and
+    the items this chart showed when last opened (exempt from the window only)."""
+
+    state: LearnerState
+    window: timedelta
+    now: datetime
+    on_chart: frozenset[str]
+
+
+def _blocked(match: Match, hide: _Filter) -> bool:
     item_id = match.item.id
+    state = hide.state
     if item_id in state.dismissed or item_id in state.learned:
         return True
     snoozed = state.snoozed_until.get(item_id)
-    if snoozed is not None and snoozed > now:
+    if snoozed is not None and snoozed > hide.now:
         return True
     shown = state.recently_shown.get(item_id)
-    if shown is not None and now - shown < window:
+    if shown is not None and hide.now - shown < hide.window and item_id not in hide.on_chart:
         return True
     professions = match.item.audience.professions
     return bool(state.profession and professions and state.profession not in professions)
@@ -67,16 +84,22 @@ def rank_key(match: Match, state: LearnerState) -> tuple[int, int, int, int, int
 
 
 def select(
-    matches: Iterable[Match], state: LearnerState, policy: FatiguePolicy, *, now: datetime
+    matches: Iterable[Match],
+    state: LearnerState,
+    policy: FatiguePolicy,
+    *,
+    now: datetime,
+    on_chart: frozenset[str] = frozenset(),
 ) -> list[Match]:
-    """The matches to show, best first: drop dismissed, snoozed, learned, recently shown and
-    other-profession items, rank the rest and keep `policy.max_cards`. Datetimes in the state
-    and `now` must be comparable (all timezone-aware, or all naive)."""
-    window = timedelta(days=policy.repeat_window_days)
+    """The matches to show, best first: drop dismissed, snoozed, learned, recently shown (unless
+    `on_chart`: shown on this chart when it was last opened) and other-profession items, rank
+    the rest and keep `policy.max_cards`. Datetimes in the state and `now` must be comparable
+    (all timezone-aware, or all naive)."""
+    hide = _Filter(state, timedelta(days=policy.repeat_window_days), now, on_chart)
     seen: set[str] = set()
     kept: list[Match] = []
     for candidate in matches:
-        if candidate.item.id not in seen and not _blocked(candidate, state, window, now):
+        if candidate.item.id not in seen and not _blocked(candidate, hide):
             seen.add(candidate.item.id)
             kept.append(candidate)
     kept.sort(key=lambda candidate: rank_key(candidate, state))
@@ -92,24 +115,25 @@ def choose(
     hook: str,
     at: date,
     now: datetime,
+    on_chart: frozenset[str] = frozenset(),
 ) -> list[Match]:
-    """`select(match(library, facts, hook=hook, at=at), state, policy, now=now)`, without
-    evaluating every candidate: candidates come best-first by precedence, equal places by
-    id. Once `policy.max_cards` are kept, nothing later outranks them unless it is in the
-    learner's specialty where a kept item of the same place is not: the search ends there,
-    or at the first candidate of a lower place. A large library with many candidates for a
-    patient then costs about as much as a small one."""
+    """`select(match(library, facts, hook=hook, at=at), state, policy, now=now,
+    on_chart=on_chart)`, without evaluating every candidate: candidates come best-first by
+    precedence, equal places by id. Once `policy.max_cards` are kept, nothing later outranks
+    them unless it is in the learner's specialty where a kept item of the same place is not:
+    the search ends there, or at the first candidate of a lower place. A large library with
+    many candidates for a patient then costs about as much as a small one."""
     limit = max(policy.max_cards, 0)
     if limit == 0:
         return []
-    window = timedelta(days=policy.repeat_window_days)
+    hide = _Filter(state, timedelta(days=policy.repeat_window_days), now, on_chart)
     seen: set[str] = set()
     kept: list[tuple[int, Match]] = []
     cutoff: int | None = None
     for place, candidate in match_by_precedence(library, facts, hook=hook, at=at):
         if cutoff is not None and place > cutoff:
             break
-        if candidate.item.id in seen or _blocked(candidate, state, window, now):
+        if candidate.item.id in seen or _blocked(candidate, hide):
             continue
         seen.add(candidate.item.id)
         kept.append((place, candidate))

@@ -1,8 +1,13 @@
 """Prefetch: render our templates, check what the EHR sent, fetch what is missing.
 
 A missing key means the client did not satisfy the template; `null` means there is no data;
-an OperationOutcome means the client's own fetch failed. Missing and failed keys are fetched
-from `fhirServer` with the request's access token, but only when that server is the FHIR base
+an OperationOutcome means the client's own fetch failed. A client that keys its prefetch by
+resource type instead of by our template names (`Patient`, `condition`, `MedicationRequest`:
+HealthChain and CDS Connect do) is read by what its values hold: a template our own key does
+not satisfy is satisfied by the client's key whose value is (or is a Bundle holding) the
+template's resource type, or, for a value that holds nothing (null, an empty Bundle), by a
+key named after that type. What is still missing, and failed keys, are fetched from
+`fhirServer` with the request's access token, but only when that server is the FHIR base
 registered for the verified issuer and tenant (otherwise any valid token would make Bedside an
 SSRF proxy), in parallel, following `next` links on the same server, under one deadline.
 The access token is a transient value: it is passed to the fetcher and dropped.
@@ -21,7 +26,12 @@ import httpx
 import msgspec
 
 from service.cards.resource_fields import items
-from service.cards.resources import Resource, is_operation_outcome, resource_from
+from service.cards.resources import (
+    Resource,
+    is_operation_outcome,
+    resource_from,
+    resources_from_bundle,
+)
 from service.errors import BedsideError
 from service.observability import FHIR_FETCH_FAILURES, FHIR_FETCH_LATENCY
 from service.outbound import OutboundError, fetch
@@ -89,6 +99,62 @@ def keys_to_fetch(
     """Template keys the client did not satisfy (absent) or could not (OperationOutcome)."""
     given = prefetch or {}
     return [key for key in templates if key not in given or is_operation_outcome(given[key])]
+
+
+def template_type(template: str) -> str:
+    """The resource type a template reads: `Condition?patient=...` -> `Condition`."""
+    return re.split(r"[/?]", template.lstrip("/"), maxsplit=1)[0]
+
+
+def _types_held(value: Resource | None) -> frozenset[str]:
+    """The resource types in a prefetch value: itself, or a Bundle's entries (nested Bundles
+    flattened)."""
+    return frozenset(resource.resource_type for resource in resources_from_bundle(value))
+
+
+def _holders(
+    given: Mapping[str, Resource | None], wanted: frozenset[str], ours: Mapping[str, object]
+) -> dict[str, str]:
+    """For each wanted resource type, the client key that holds it: by content first (keys we
+    already use first, then the client's order), by the key's name for a value holding
+    nothing."""
+    names = {kind.lower(): kind for kind in wanted} | {kind.lower() + "s": kind for kind in wanted}
+    holders: dict[str, str] = {}
+    for key in sorted(given, key=lambda key: key not in ours):
+        value = given[key]
+        if is_operation_outcome(value):
+            continue
+        held = _types_held(value)
+        if held:
+            kinds = held & wanted
+        else:
+            named = names.get(key.lower())
+            kinds = frozenset((named,)) if named else frozenset()
+        for kind in kinds:
+            holders.setdefault(kind, key)
+    return holders
+
+
+def assign_prefetch(
+    templates: Mapping[str, str], given: Mapping[str, Resource | None]
+) -> tuple[dict[str, Resource | None], list[str]]:
+    """The prefetched data to read, by key, and the template keys it does not satisfy. Our own
+    template keys come first; a template they leave unsatisfied takes the client's key that
+    holds its resource type (kept under the client's key, each value once)."""
+    ours = {k: given[k] for k in templates if k in given and not is_operation_outcome(given[k])}
+    if len(ours) == len(templates):
+        return ours, []  # the usual call: every template under its own key
+    unsatisfied = [key for key in templates if key not in ours]
+    kinds = {key: template_type(templates[key]) for key in unsatisfied}
+    holders = _holders(given, frozenset(kinds.values()), ours)
+    missing: list[str] = []
+    for key in unsatisfied:
+        holder = holders.get(kinds[key])
+        if holder is None:
+            missing.append(key)
+        else:
+            ours.setdefault(holder, given[holder])
+    return ours, missing
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,13 +296,12 @@ async def complete_prefetch(
     deadline_seconds: float,
     breaker: CircuitBreaker,
 ) -> dict[str, Resource | None]:
-    """Every template key's data as a `Resource` (None for 'no data'), or PrefetchUnavailable
+    """The data of every template as `Resource`s (None for 'no data'): under the template's
+    key, or under the client's key that holds it (`assign_prefetch`); or PrefetchUnavailable
     (412). Prefetched values may be `Resource`s (as the hook decodes them) or plain dicts."""
-    result = {k: resource_from(v) for k, v in (prefetch or {}).items() if k in templates}
-    wanted = keys_to_fetch(templates, result)
-    paginated = {
-        k: v for k, v in result.items() if k not in wanted and v is not None and _next_link(v)
-    }
+    given = {key: resource_from(value) for key, value in (prefetch or {}).items()}
+    result, wanted = assign_prefetch(templates, given)
+    paginated = {k: v for k, v in result.items() if v is not None and _next_link(v)}
     if not wanted and not (paginated and access):
         return result
     queries = {key: render_template(templates[key], context) for key in wanted}
@@ -248,13 +313,8 @@ async def complete_prefetch(
             raise PrefetchUnavailable(wanted)
         return result
     try:
-        jobs: dict[str, Any] = {
-            key: fetch_query(http, query, access)
-            for key, query in queries.items()
-            if query is not None
-        }
-        for key, bundle in paginated.items():
-            jobs[key] = follow_pages(http, bundle, access)
+        jobs: dict[str, Any] = {k: fetch_query(http, q, access) for k, q in queries.items() if q}
+        jobs.update((key, follow_pages(http, bundle, access)) for key, bundle in paginated.items())
         fetched = await _gather_under_deadline(jobs, deadline_seconds, breaker, access.base)
     except BaseException:
         breaker.release(access.base)  # no outcome recorded: a half-open trial must not stick

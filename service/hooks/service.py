@@ -41,6 +41,7 @@ from service.hooks.schemas import (
 )
 from service.identity import learner_key
 from service.memory import IssuedCardRecord, LearnerMemory
+from service.memory.charts import chart_key
 from service.memory.state import SNOOZE_CODE
 
 OVERRIDE_REASONS = (
@@ -85,13 +86,19 @@ _ENVELOPE_FIELDS = tuple(
 def typed_fields(body: bytes) -> dict[str, Any]:
     """The request's fields, decoded straight into `Resource`s. Raises when the body is not
     JSON, or has a shape the typed decoder refuses (a prefetch value that is not an object,
-    a Bundle entry that is not one, nesting beyond its depth). The decoder skips unread
-    elements without checking their strings' UTF-8 (RFC 8259 requires it: checked here first,
+    a Bundle entry that is not one, nesting beyond its depth, a prefetch value without a
+    resource type: a CDS Hooks 1.0 `{"response": ..., "resource": ...}` wrapper keeps its
+    resource in an element the decoder skips, so the plain path reads it). The decoder skips
+    unread elements without checking their strings' UTF-8 (RFC 8259 requires it: checked here first,
     ~17 us for 250 KB) or their numbers' range (any size is valid JSON; orjson refuses beyond
     a double's, and so does this decoder in the elements it reads)."""
     if not body.isascii():
         body.decode()  # UnicodeDecodeError: invalid UTF-8 anywhere in the body
     request = _TYPED_REQUEST.decode(body)
+    if isinstance(request.prefetch, dict) and any(
+        value is not None and value.resource_type is None for value in request.prefetch.values()
+    ):
+        raise msgspec.ValidationError("a prefetch value has no resourceType")
     return {
         name: value
         for attribute, name in _ENVELOPE_FIELDS
@@ -111,8 +118,18 @@ def plain_fields(body: bytes) -> dict[str, Any]:
         raise BadRequest("request body must be a JSON object")
     prefetch = raw.get("prefetch")
     if isinstance(prefetch, dict):
-        raw["prefetch"] = {key: resource_from(value) for key, value in prefetch.items()}
+        raw["prefetch"] = {key: resource_from(_unwrapped(value)) for key, value in prefetch.items()}
     return raw
+
+
+def _unwrapped(value: object) -> object:
+    """A CDS Hooks 1.0 prefetch value (`{"response": {"status": "200 OK"}, "resource": R}`,
+    as CDS Connect's examples send it) as its resource R; any other value as it is."""
+    if isinstance(value, dict) and "resourceType" not in value:
+        inner = value.get("resource")
+        if isinstance(inner, dict):
+            return inner
+    return value
 
 
 def parse_call(body: bytes, service: ServiceDefinition) -> ParsedCall:
@@ -153,6 +170,7 @@ class PatientCall:
 
     facts: PatientFacts
     user_id: str
+    patient_id: str
     hook_instance: str
 
 
@@ -207,7 +225,7 @@ class HookService:
             draft_orders=draft_orders,
             observations=self.content.observation_codes,
         )
-        return PatientCall(facts, context.user_id, request.hook_instance)
+        return PatientCall(facts, context.user_id, context.patient_id, request.hook_instance)
 
     async def handle_hook(
         self, service: ServiceDefinition, body: bytes, caller: VerifiedCaller
@@ -220,6 +238,7 @@ class HookService:
             self.secret, caller.registration.issuer, caller.tenant, patient.user_id
         )
         state = await self.memory.state_of(learner, now)
+        chart = chart_key(self.secret, learner, service.hook, patient.patient_id)
         chosen = choose(
             self.content,
             patient.facts,
@@ -228,10 +247,11 @@ class HookService:
             hook=service.hook,
             at=now.date(),
             now=now,
+            on_chart=self.memory.charts.shown(chart),
         )
         issued = Issue(service, patient.hook_instance, caller, learner, now)
         cards, records = render_cards(self.links, issued, chosen)
-        self.memory.remember(learner, now, records)
+        self.memory.remember(learner, now, records, chart=chart)
         return CardsResponse.model_validate({"cards": cards}).to_wire()
 
 
@@ -265,6 +285,7 @@ def render_cards(
             launch_url=links.launch_url,
             app_context=app_context,
             credit_label=credit_label(links.rules, item),
+            reasons=chosen_match.reasons,
         )
         card["overrideReasons"] = [dict(reason) for reason in OVERRIDE_REASONS]
         cards.append(card)

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from service.cards import LearnerState
 from service.db.changes import on_learners_changed
 from service.memory.cache import LearnerStates
+from service.memory.charts import ChartMemory
 from service.memory.feedback import FeedbackEvent, record_feedback
 from service.memory.recorder import CardRecorder, IssuedCardRecord
 from service.memory.state import load_learner_state
@@ -38,6 +39,7 @@ class LearnerMemory:
         self._repeat_window_days = repeat_window_days
         self.states = LearnerStates(state, ttl_seconds=cache_seconds)
         self.recorder = CardRecorder(sessions, on_flushed=self.states.announce)
+        self.charts = ChartMemory()  # what each recent chart showed (reopened: the same cards)
         on_learners_changed(sessions, self.states.changed)
 
     async def state_of(self, learner: str, now: datetime) -> LearnerState:
@@ -57,8 +59,18 @@ class LearnerMemory:
         self.states.put(learner, state, token)
         return state
 
-    def remember(self, learner: str, now: datetime, records: Sequence[IssuedCardRecord]) -> None:
-        """Cards just issued to `learner`: written in the background, kept as shown now."""
+    def remember(
+        self,
+        learner: str,
+        now: datetime,
+        records: Sequence[IssuedCardRecord],
+        *,
+        chart: bytes | None = None,
+    ) -> None:
+        """Cards just issued to `learner` (on `chart`, a `charts.chart_key`): written in the
+        background, kept as shown now."""
+        if chart is not None:
+            self.charts.remember(chart, (record.item_id for record in records))
         if not records:
             return
         self.recorder.record(list(records))

@@ -92,16 +92,19 @@ async def test_issued_cards_are_recorded_without_patient_data(hooks: HookClient)
 
 
 async def test_the_same_item_is_not_shown_again_within_the_window(hooks: HookClient) -> None:
+    # on another chart: reopening the same one keeps its cards (tests/hooks/test_reopened_chart.py)
     bundle = synthea_bundle("Angelic_Mueller")
     first = {
         c["source"]["topic"]["code"]
         for c in (await hooks.call(PV, hook_request(bundle))).json()["cards"]
     }
+    another_chart = hook_request(bundle)
+    another_chart["context"]["patientId"] = "another-patient-same-findings"
     second = {
-        c["source"]["topic"]["code"]
-        for c in (await hooks.call(PV, hook_request(bundle))).json()["cards"]
+        c["source"]["topic"]["code"] for c in (await hooks.call(PV, another_chart)).json()["cards"]
     }
     assert first
+    assert second
     assert not first & second
 
 

@@ -88,6 +88,7 @@ async def _exchange(token_endpoint: str, tmp_path: Path) -> tuple[str, float]:
             http,
             registration,
             client_id="bedside",
+            credentials=oauth.ClientCredentials(),  # client_auth none: no secret, no key set
             keys=load_signing_keys(None, tmp_path),
             token_endpoint=token_endpoint,
             code="authorization-code-canary",
