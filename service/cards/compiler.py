@@ -8,8 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from service.cards.applies import CRITERIA
-from service.cards.criteria import Applies, CompileContext, CompiledApplies, Criterion
-from service.cards.fact_criteria import CompiledFact, CompiledPolicy
+from service.cards.criteria import Applies, CompileContext, CompiledApplies, CompiledFact, Criterion
+from service.cards.fact_criteria import CompiledPolicy
 from service.cards.index_keys import IndexKey
 from service.cards.model import ContentItem
 from service.cards.terminology import Terminology

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from types import MappingProxyType
-from typing import TYPE_CHECKING, ClassVar, Generic, Protocol, TypeVar
+from typing import ClassVar, Generic, Protocol, TypeVar
 
 from service.cards.codes import ICD10, LOINC, RXNORM, SYSTEM_LABELS
 from service.cards.facts import CodeKey, Condition, Medication, PatientFacts, age_at
@@ -33,9 +33,6 @@ from service.cards.index_keys import (
 )
 from service.cards.schema import CodedPart, Frozen, Loc
 from service.cards.terminology import Terminology
-
-if TYPE_CHECKING:
-    from service.cards.fact_criteria import CompiledFact
 
 V = TypeVar("V")
 NO_ORIGINS: Mapping[CodeKey, str] = MappingProxyType({})
@@ -169,6 +166,58 @@ class Criterion(Protocol):
         """The LOINC codes it can look up in the patient's observations (named facts it
         refers to included): the hook reads only those."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledFact:
+    """A named fact: holds when every criterion of some alternative holds. `trigger` is the
+    union of the alternatives' index keys, or None when an alternative has none (it can hold
+    on demographics or a status observation alone, so an index cannot find it)."""
+
+    name: str
+    alternatives: tuple[tuple[Criterion, ...], ...]
+    trigger: tuple[IndexKey, ...] | None
+    _trigger: frozenset[IndexKey] | None = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        keys = None if self.trigger is None else frozenset(self.trigger)
+        object.__setattr__(self, "_trigger", keys)
+
+    def check(self, view: FactView) -> tuple[bool, str]:
+        """Whether the fact holds for the patient, and why (memoised per call). A fact whose
+        every alternative needs a code the patient does not have (none of its index keys)
+        is known false without evaluating it, as the index knows which items to skip."""
+        found = view.memo.get(self.name)
+        if found is None:
+            if self._trigger is not None and view.keys.isdisjoint(self._trigger):
+                found = (False, f"not {self.name}")
+            else:
+                found = self._evaluate(view)
+            view.memo[self.name] = found
+        return found
+
+    def _evaluate(self, view: FactView) -> tuple[bool, str]:
+        for criteria in self.alternatives:
+            reasons: list[str] = []
+            for criterion in criteria:
+                holds, reason = criterion.check(view)
+                if not holds:
+                    break
+                reasons.append(reason)
+            else:
+                return True, f"{self.name}: {'; '.join(reasons)}"
+        return False, f"not {self.name}"
+
+    def observation_codes(self) -> Iterator[str]:
+        """The LOINC codes its alternatives read (the facts they name included)."""
+        for criteria in self.alternatives:
+            for criterion in criteria:
+                yield from criterion.observation_codes()
+
+    @classmethod
+    def unknown(cls, name: str) -> CompiledFact:
+        """A fact the library does not define: it never holds (`content check` reports it)."""
+        return cls(name, (), ())
 
 
 @dataclass(frozen=True, slots=True)

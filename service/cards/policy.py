@@ -18,8 +18,8 @@ from pydantic import ValidationError
 
 from service.cards.checks import ParsedItem, check_codes, check_references
 from service.cards.compiler import compile_applies
-from service.cards.criteria import Applies
-from service.cards.fact_criteria import CompiledFact, CompiledPolicy, Facts
+from service.cards.criteria import Applies, CompiledFact
+from service.cards.fact_criteria import CompiledPolicy, Facts
 from service.cards.frontmatter import LineMap, load_yaml
 from service.cards.issues import Issue
 from service.cards.model import Policy
