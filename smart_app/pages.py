@@ -19,7 +19,7 @@ from service.errors import BedsideError
 from service.runtime import Runtime, RuntimeDep
 from smart_app import learning, profile_form, views
 from smart_app.session import AppSession
-from smart_app.web import FormInvalid, PageRoute, PageSessionDep, render
+from smart_app.web import FormInvalid, PageRoute, PageSessionDep, page_message, render
 
 router = APIRouter(include_in_schema=False, route_class=PageRoute)
 STATIC = Path(__file__).parent / "static"
@@ -228,12 +228,6 @@ async def _error_page(
         runtime,
         "error.html",
         status_code=exc.status_code,
-        message=_page_message(exc),
+        message=page_message(exc),
         session=session,
     )
-
-
-def _page_message(exc: BedsideError) -> str:
-    if exc.status_code == 404:
-        return "This learning cycle was not found in your account."
-    return exc.message

@@ -103,6 +103,17 @@ async def require_session(
     return session
 
 
+# The services' terse 404s, said for a person; a 404 with its own words keeps them.
+_TERSE_NOT_FOUND = frozenset({"not found", "learning cycle not found"})
+
+
+def page_message(exc: BedsideError) -> str:
+    """What an error page says for `exc`."""
+    if exc.status_code == 404 and exc.message in _TERSE_NOT_FOUND:
+        return "This learning cycle was not found in your account."
+    return exc.message
+
+
 class PageRoute(APIRoute):
     """App pages show errors as a page (a clear message and a way on), never as JSON."""
 
@@ -114,9 +125,7 @@ class PageRoute(APIRoute):
                 return await handler(request)
             except BedsideError as exc:
                 runtime: Runtime = request.app.state.runtime
-                message = exc.message
-                if exc.status_code == 404:
-                    message = "This learning cycle was not found in your account."
+                message = page_message(exc)
                 # signed in: the page leads back to My learning, not to a sign-in
                 session = await optional_session(runtime, request.cookies.get(SESSION_COOKIE))
                 return await render(

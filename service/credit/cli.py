@@ -72,6 +72,12 @@ def _report(args: argparse.Namespace) -> int:
     )
     for row in report.summary:
         print(f"  {row[1]} {row[3]}: {row[4]} learners, {row[5]} credits", file=sys.stderr)
+    if report.needs_names:
+        print(
+            f"  {len(report.needs_names)} consenting learner(s) left out of the board file: "
+            "their profile holds one name; ask them to give their given and family names",
+            file=sys.stderr,
+        )
     return 0
 
 

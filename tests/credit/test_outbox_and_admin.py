@@ -163,6 +163,7 @@ async def test_report_and_prune_cli(
     pars = _cli(database_url, tmp_path, "credit", "report", "--period", "2026", "--out", str(out))
     assert pars.returncode == 0, pars.stderr
     assert "1 distinct learners" in pars.stderr
+    assert "left out of the board file" not in pars.stderr
     rows = list(csv.DictReader(io.StringIO(out.read_text()), delimiter="\t"))
     assert len(rows) == 3
     assert rows[0]["Board"] == "ABIM"
@@ -209,3 +210,26 @@ async def test_the_service_pushes_the_outbox_in_the_background(
             job.cancel()
     assert await _pending(sessions) == 0
     assert len({s["id"] for s in seen}) == 4
+
+
+async def test_the_report_says_who_is_left_out_for_want_of_names(
+    sessions: Sessions, rules: CreditRules, database_url: str, tmp_path: Path
+) -> None:
+    # a consenting profile written before given and family names existed: never split
+    async with transaction(sessions) as session:
+        await credit.update_profile(
+            session,
+            LEARNER,
+            make_profile(name="Maria de la Cruz", given_name=None, family_name=None),
+            now=NOW,
+        )
+        cycle = await credit.start_cycle(
+            session, learner_key=LEARNER, item=make_item(), card_uuid=None, now=NOW
+        )
+        await credit.update_cycle(session, LEARNER, cycle.id, make_patch(), now=NOW)
+        await credit.claim(session, LEARNER, cycle.id, idempotency_key="k", rules=rules, now=NOW)
+    out = tmp_path / "pars.tsv"
+    pars = _cli(database_url, tmp_path, "credit", "report", "--period", "2026", "--out", str(out))
+    assert pars.returncode == 0, pars.stderr
+    assert "1 consenting learner(s) left out of the board file" in pars.stderr
+    assert "Cruz" not in out.read_text()

@@ -182,3 +182,13 @@ async def test_a_case_not_passed_leads_back_to_the_case(basic_world: World) -> N
     )
     assert refused.status_code == 422
     assert f'href="/app/cycles/{cycle_id}#case-h"' in refused.text
+
+
+async def test_a_missing_library_item_is_said_as_such(basic_world: World) -> None:
+    world = basic_world
+    await sign_in(world, card_context(world, "test-guideline"))
+    csrf = await csrf_of(world)
+    page = await world.browser.post(BASE + "/app/library/no-such-item/learn", data={"csrf": csrf})
+    assert page.status_code == 404
+    assert "no longer in the library" in page.text
+    assert "learning cycle was not found" not in page.text
