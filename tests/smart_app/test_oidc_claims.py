@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -66,6 +67,19 @@ async def _validate(
         )
 
 
+@dataclass(frozen=True)
+class FromNow:
+    """A time `seconds` from when the test runs (parameters are built at collection, which
+    can be minutes earlier in a whole-suite run)."""
+
+    seconds: int
+
+
+def _resolved(changes: dict[str, Any]) -> dict[str, Any]:
+    now = int(time.time())
+    return {k: now + v.seconds if isinstance(v, FromNow) else v for k, v in changes.items()}
+
+
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
@@ -74,8 +88,8 @@ async def _validate(
         ({"azp": "another-app"}, "issued to another app"),
         ({"iss": ISSUER + "/"}, "issued by someone else"),
         ({"iss": ISSUER.upper()}, "issued by someone else"),
-        ({"nbf": int(time.time()) + LEEWAY_SECONDS + 120}, "nbf in the future"),
-        ({"iat": int(time.time()) + LEEWAY_SECONDS + 120}, "iat in the future"),
+        ({"nbf": FromNow(LEEWAY_SECONDS + 120)}, "nbf in the future"),
+        ({"iat": FromNow(LEEWAY_SECONDS + 120)}, "iat in the future"),
         ({"iat": "now"}, "iat is not a time"),
     ],
 )
@@ -83,7 +97,7 @@ async def test_id_token_claims_are_refused(
     key_sets: KeySetCache, changes: dict[str, Any], message: str
 ) -> None:
     with pytest.raises(OAuthError, match=message):
-        await _validate(key_sets, _claims(**changes))
+        await _validate(key_sets, _claims(**_resolved(changes)))
 
 
 @pytest.mark.parametrize(
@@ -92,12 +106,14 @@ async def test_id_token_claims_are_refused(
         {"aud": ["bedside"]},  # one audience, in a list
         {"aud": ["bedside", "another-app"], "azp": "bedside"},
         {"azp": "bedside"},
-        {"iat": int(time.time()) + 30, "nbf": int(time.time()) + 30},  # within the leeway
-        {"nbf": int(time.time()) - 300},  # Epic: nbf well before iat
+        {"iat": FromNow(30), "nbf": FromNow(30)},  # within the leeway
+        {"nbf": FromNow(-300)},  # Epic: nbf well before iat
     ],
 )
 async def test_id_token_claims_are_accepted(key_sets: KeySetCache, changes: dict[str, Any]) -> None:
-    assert (await _validate(key_sets, _claims(**changes)))["fhirUser"] == "Practitioner/1"
+    assert (await _validate(key_sets, _claims(**_resolved(changes))))["fhirUser"] == (
+        "Practitioner/1"
+    )
 
 
 async def test_after_prompt_login_an_old_auth_time_is_refused(key_sets: KeySetCache) -> None:
