@@ -17,6 +17,7 @@ from fastapi.responses import PlainTextResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from service.credit import service as credit
+from service.credit.requirements import LearnerRequirements
 from service.credit.schemas import (
     Application,
     ClaimResult,
@@ -30,7 +31,7 @@ from service.credit.schemas import (
 from service.deps import SessionDep
 from service.errors import BedsideError, NotFound
 from service.runtime import RuntimeDep
-from smart_app import learning
+from smart_app import learning, views
 from smart_app.session import AppSession, SessionStore
 from smart_app.web import check_csrf
 
@@ -153,6 +154,14 @@ async def claim(
 @router.get("/transcript")
 async def transcript(runtime: RuntimeDep, db: SessionDep, session: LearnerDep) -> TranscriptView:
     return await credit.transcript(db, session.learner_key, runtime.credit_rules)
+
+
+@router.get("/requirements")
+async def requirements(
+    runtime: RuntimeDep, db: SessionDep, session: LearnerDep
+) -> LearnerRequirements:
+    """Progress on each requirement set of the learner's licenses and boards (this cycle)."""
+    return await views.requirements(runtime, db, session.learner_key)
 
 
 def _download(content: bytes | str, media_type: str, filename: str) -> Response:

@@ -16,7 +16,9 @@ from smart_app.session import AppSession, SessionStore
 from smart_app.web import FormReader, check_csrf
 
 if TYPE_CHECKING:
+    from service.cards.model import ContentItem
     from service.credit.errors import ClaimRefused
+    from service.credit.requirements import LearnerRequirements
     from service.credit.schemas import CycleView, MonthCredits
 
 FormData = Mapping[str, Any]
@@ -69,10 +71,36 @@ def credit_chart(months: list[MonthCredits]) -> list[ChartBar]:
     return bars
 
 
+def item_topics(runtime: Runtime) -> dict[str, tuple[str, ...]]:
+    """The topic tags of the library's items that carry any, by item id."""
+    items: list[ContentItem] = list(runtime.content)
+    return {item.id: item.topics for item in items if item.topics}
+
+
+async def requirements(runtime: Runtime, db: AsyncSession, learner: str) -> LearnerRequirements:
+    """The learner's progress on each requirement set that applies, with the library's topics
+    (the learner API's and the home's)."""
+    from service.credit import service as credit
+
+    found: LearnerRequirements = await credit.learner_requirements(
+        db, learner, runtime.credit_rules, item_topics=item_topics(runtime), now=learning.now()
+    )
+    return found
+
+
 async def home(runtime: Runtime, db: AsyncSession, learner: str, query: str) -> dict[str, Any]:
     """To finish, credits at a glance (totals, chart), certificates, exports, the search."""
     view = await learning.home_view(runtime.credit_rules, db, learner, learning.now())
+    needs = await requirements(runtime, db, learner)
     return {
+        "requirements": needs.requirements,
+        "item_titles": {
+            i: item.title
+            for r in needs.requirements
+            for t in r.topics
+            for i in t.items
+            if (item := learning.content_item(runtime.content, i)) is not None
+        },
         "home": view,
         "chart": credit_chart(view.months),
         "year_total": round(sum(m.amount for m in view.months), 2),

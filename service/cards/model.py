@@ -120,6 +120,9 @@ class ContentItem(Frozen):
     # patients by kind (every screening item: not in hospice...). Required where the library
     # has a policy; `content check` says so.
     kinds: tuple[Name, ...] = ()
+    # Topic tags a board's or the DEA's topic mandate counts (`opioid-prescribing`,
+    # `substance-use-disorder`: service/credit/requirements.yaml names the tags it counts).
+    topics: tuple[Name, ...] = ()
     hooks: Annotated[tuple[Hook, ...], Field(min_length=1)]
     applies: AppliesBlock
     question: Annotated[str, Field(min_length=1, max_length=500)]

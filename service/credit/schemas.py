@@ -12,7 +12,15 @@ import uuid
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    ValidationInfo,
+    field_validator,
+    model_serializer,
+)
 from pydantic_core import PydanticCustomError
 
 from service.credit.rules import PROFESSIONS, CreditFormat, Profession
@@ -81,18 +89,32 @@ class CycleView(BaseModel):
     patient_data_reminder: str
 
 
-class StateLicense(BaseModel):
+class _Renewing(BaseModel):
+    """A license or board id; `renews_on` is left out when not given (the stored and served
+    shape of profiles written before it)."""
+
     model_config = ConfigDict(extra="forbid")
 
+    @model_serializer(mode="wrap")
+    def _without_empty_date(self, handler: SerializerFunctionWrapHandler) -> dict[str, object]:
+        data: dict[str, object] = handler(self)
+        if data.get("renews_on") is None:
+            data.pop("renews_on", None)
+        return data
+
+
+class StateLicense(_Renewing):
     state: str = Field(min_length=2, max_length=2, pattern=r"^[A-Za-z]{2}$")
     number: str = Field(min_length=1, max_length=40)
+    # when the license next renews: its CME cycle ends then (docs/credit.md, "Requirements")
+    renews_on: date | None = None
 
 
-class BoardId(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class BoardId(_Renewing):
     board: str = Field(min_length=2, max_length=20)
     id: str = Field(min_length=1, max_length=40)
+    # the board's next due date (ABIM: the MOC deadline in its Physician Portal)
+    renews_on: date | None = None
 
 
 def _problem(kind: str, message: str) -> PydanticCustomError:
@@ -185,7 +207,7 @@ class ProfileUpdate(BaseModel):
     def _upper_state(cls, value: list[StateLicense] | None) -> list[StateLicense] | None:
         if value is None:
             return None
-        return [StateLicense(state=item.state.upper(), number=item.number) for item in value]
+        return [item.model_copy(update={"state": item.state.upper()}) for item in value]
 
 
 class LearnerProfileView(BaseModel):

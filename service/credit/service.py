@@ -40,6 +40,11 @@ Learner home
 - pure: `monthly_credits(entries, today, months=12) -> list[MonthCredits]`,
   `open_cycles(cycles, now) -> (pending, ready_to_claim)` of `HomeCycle`s
 
+Requirements per license and board (service/credit/requirements.py, requirements.yaml)
+- `learner_requirements(session, learner_key, rules, *, item_topics, sets=None, now=None)
+  -> LearnerRequirements`: per set that applies, `earned`, `required`, `remaining`, `due`
+- pure: `requirement_progress(sets, holdings, profession, entries, item_topics, today)`
+
 Outputs (service/credit/outputs.py and credentials.py: read through records.py, rendered by
 the pure renderers of service/credit/exports)
 - `certificate_pdf(session, learner_key, rules, *, entry_id=None, year=None, now=None) -> bytes`
@@ -65,6 +70,12 @@ from service.credit.home import learner_home, monthly_credits, open_cycles
 from service.credit.outputs import certificate_pdf, export_csv, xapi_statements
 from service.credit.profiles import get_profile, update_profile
 from service.credit.records import entry_view, list_entries
+from service.credit.requirements import (
+    LearnerRequirements,
+    RequirementProgress,
+    learner_requirements,
+    requirement_progress,
+)
 from service.credit.schemas import (
     ActivityTotal,
     ClaimResult,
@@ -94,9 +105,11 @@ __all__ = [
     "HomeCycle",
     "LearnerHome",
     "LearnerProfileView",
+    "LearnerRequirements",
     "LedgerEntryView",
     "MonthCredits",
     "ProfileUpdate",
+    "RequirementProgress",
     "TranscriptTotal",
     "TranscriptView",
     "certificate_pdf",
@@ -107,11 +120,13 @@ __all__ = [
     "get_cycle",
     "get_profile",
     "learner_home",
+    "learner_requirements",
     "list_cycles",
     "list_entries",
     "monthly_credits",
     "open_badge_credential",
     "open_cycles",
+    "requirement_progress",
     "reverse_entry",
     "start_cycle",
     "transcript",
