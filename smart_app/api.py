@@ -30,6 +30,7 @@ from service.credit.schemas import (
 )
 from service.deps import SessionDep
 from service.errors import BedsideError, NotFound
+from service.reviews.service import DueReview, ReviewFeedback
 from service.runtime import RuntimeDep
 from smart_app import learning, views
 from smart_app.session import AppSession, SessionStore
@@ -48,6 +49,14 @@ class LearnerCyclePatch(BaseModel):
     application: Application | None = None
     application_text: str | None = Field(default=None, max_length=4000)
     case_answers: dict[str, str] | None = None
+
+
+class ReviewAnswer(BaseModel):
+    """A review answer: one of the question's option ids."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    choice: str = Field(min_length=1, max_length=20)
 
 
 class ApiToken(BaseModel):
@@ -162,6 +171,23 @@ async def requirements(
 ) -> LearnerRequirements:
     """Progress on each requirement set of the learner's licenses and boards (this cycle)."""
     return await views.requirements(runtime, db, session.learner_key)
+
+
+@router.get("/reviews/due")
+async def reviews_due(runtime: RuntimeDep, db: SessionDep, session: LearnerDep) -> list[DueReview]:
+    """The missed case questions due now, the longest overdue first."""
+    return await learning.due_reviews(runtime.content, db, session.learner_key)
+
+
+@router.post("/reviews/{review_id}/answer")
+async def answer_review(
+    runtime: RuntimeDep, db: SessionDep, session: LearnerDep, review_id: str, body: ReviewAnswer
+) -> ReviewFeedback:
+    """Grade the answer (right: Good, wrong: Again), with the case's explanation and the date
+    the question comes back; a choice not among the options is 400."""
+    return await learning.answer_review(
+        runtime.content, db, session.learner_key, review_id, body.choice
+    )
 
 
 def _download(content: bytes | str, media_type: str, filename: str) -> Response:

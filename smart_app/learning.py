@@ -29,6 +29,7 @@ if TYPE_CHECKING:
         MonthCredits,
         TranscriptTotal,
     )
+    from service.reviews.service import DueReview, ReviewFeedback
 
 APPLICATIONS: tuple[tuple[str, str], ...] = (
     ("changed-management", "Changed my management"),
@@ -150,14 +151,18 @@ async def document(
     cycle_id: str,
     patch: CyclePatch,
 ) -> CycleView:
-    """Save what the learner documented; case answers are scored here, server side."""
+    """Save what the learner documented; case answers are scored here, server side, and each
+    question missed joins the learner's review queue (once)."""
     from service.credit import service as credit
     from service.credit.schemas import CyclePatch
+    from service.reviews import service as reviews
 
     cycle = await get_cycle(rules, db, learner, cycle_id)
+    missed: list[str] = []
     if patch.case_answers is not None:
         result = score_answers(content, cycle.item_id, patch.case_answers)
         patch = patch.model_copy(update={"case_score": result.score, "case_passed": result.passed})
+        missed = [entry.question_id for entry in result.feedback if not entry.correct]
     else:  # a score only ever comes from the answers, never from the caller
         patch = CyclePatch(
             **patch.model_dump(exclude_unset=True, exclude={"case_score", "case_passed"})
@@ -165,6 +170,7 @@ async def document(
     view: CycleView = await credit.update_cycle(
         db, learner, cycle.id, patch, rules=rules, now=now()
     )
+    await reviews.enqueue_missed(db, learner, cycle.item_id, missed, now())
     return view
 
 
@@ -207,3 +213,33 @@ async def claim_of(
         return None
     entries: list[LedgerEntryView] = await credit.list_entries(db, learner, rules)
     return next((e for e in entries if e.kind == "claim" and e.cycle_id == cycle.id), None)
+
+
+async def due_reviews(content: ContentLibrary, db: AsyncSession, learner: str) -> list[DueReview]:
+    """The learner's missed questions due now (the review queue's)."""
+    from service.reviews import service as reviews
+
+    found: list[DueReview] = await reviews.due_reviews(content, db, learner, now())
+    return found
+
+
+async def get_review(
+    content: ContentLibrary, db: AsyncSession, learner: str, review_id: str
+) -> DueReview:
+    """One of the learner's review questions; another learner's id is a 404."""
+    from service.reviews import service as reviews
+
+    found: DueReview = await reviews.get_review(content, db, learner, review_id)
+    return found
+
+
+async def answer_review(
+    content: ContentLibrary, db: AsyncSession, learner: str, review_id: str, choice: str
+) -> ReviewFeedback:
+    """Grade a review answer with the content and schedule the question again."""
+    from service.reviews import service as reviews
+
+    feedback: ReviewFeedback = await reviews.answer_review(
+        content, db, learner, review_id, choice, now()
+    )
+    return feedback

@@ -15,7 +15,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 
 from service.credit.errors import ClaimRefused
 from service.deps import SessionDep
-from service.errors import BedsideError
+from service.errors import BadRequest, BedsideError
 from service.runtime import Runtime, RuntimeDep
 from smart_app import learning, profile_form, views
 from smart_app.session import AppSession
@@ -195,6 +195,31 @@ async def save_profession(
     back = await views.back_to(runtime, db, session.learner_key, cycle)
     target = f"/app/cycles/{back.id}" if back else "/app/?notice=profession"
     return RedirectResponse(target, status_code=303)
+
+
+@router.get("/app/reviews/{review_id}")
+async def review(
+    request: Request, runtime: RuntimeDep, db: SessionDep, session: PageSessionDep, review_id: str
+) -> HTMLResponse:
+    """A missed question asked again (30 seconds: the question and its options)."""
+    context = await views.review_page(runtime, db, session.learner_key, review_id)
+    return await render(request, runtime, "review.html", session=session, **context)
+
+
+@router.post("/app/reviews/{review_id}")
+async def answer_review(
+    request: Request, runtime: RuntimeDep, db: SessionDep, session: PageSessionDep, review_id: str
+) -> HTMLResponse:
+    """The review answer's feedback, when the question comes back and the next one due; no
+    choice shows the question again with a message."""
+    form = await request.form()
+    try:
+        context = await views.answer_review(runtime, db, session, review_id, form)
+    except BadRequest as exc:
+        context = await views.review_page(runtime, db, session.learner_key, review_id)
+        context["error"] = exc.message
+        return await render(request, runtime, "review.html", 400, session=session, **context)
+    return await render(request, runtime, "review.html", session=session, **context)
 
 
 @router.post("/app/token")

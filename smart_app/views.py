@@ -107,6 +107,7 @@ async def home(runtime: Runtime, db: AsyncSession, learner: str, query: str) -> 
         "results": learning.search_library(runtime.content, query) if query else [],
         "professions": PROFESSIONS,
         "years": sorted({t.year for t in view.totals}, reverse=True),
+        "reviews": await learning.due_reviews(runtime.content, db, learner),
     }
 
 
@@ -263,6 +264,32 @@ async def start_from_library(
     if cycle_id is None:
         raise NotFound("That learning item is no longer in the library.")
     return cycle_id
+
+
+async def review_page(
+    runtime: Runtime, db: AsyncSession, learner: str, review_id: str
+) -> dict[str, Any]:
+    """One missed question to answer again: just the question and its options."""
+    review = await learning.get_review(runtime.content, db, learner, review_id)
+    return {"review": review, "feedback": None, "next_review": None, "error": None}
+
+
+async def answer_review(
+    runtime: Runtime, db: AsyncSession, session: AppSession, review_id: str, form: FormData
+) -> dict[str, Any]:
+    """Grade the review answer; the page then shows the feedback, when the question comes
+    back and the next question due. No choice (or a forged one) asks the question again."""
+    reader = FormReader(form)
+    check_csrf(session, reader.csrf())
+    learner = session.learner_key
+    review = await learning.get_review(runtime.content, db, learner, review_id)
+    choice = reader.text("choice", 20)
+    if choice is None or choice not in {option.id for option in review.options}:
+        raise BadRequest("Choose one of the answers.")
+    feedback = await learning.answer_review(runtime.content, db, learner, review_id, choice)
+    due = await learning.due_reviews(runtime.content, db, learner)
+    following = next((r for r in due if r.id != review.id), None)
+    return {"review": review, "feedback": feedback, "next_review": following, "error": None}
 
 
 async def issue_token(runtime: Runtime, session: AppSession, form: FormData) -> str:

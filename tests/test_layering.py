@@ -40,7 +40,7 @@ LAYERS: tuple[frozenset[str], ...] = (
     ),
     frozenset({"service.cards"}),  # the pure core
     frozenset({"service.ehr", "service.credit"}),  # trusting EHRs; credit and its ledger
-    frozenset({"service.memory"}),  # learner memory (reads credit's learned items)
+    frozenset({"service.memory", "service.reviews"}),  # learner memory; the review queue
     frozenset({"service.hooks"}),  # the CDS Hooks protocol
     frozenset({"service.runtime", "service.migrations"}),  # what a worker holds; the schema
     frozenset({"smart_app", "service.doctor"}),
