@@ -7,11 +7,13 @@ CSRF token, followed by a redirect (post/redirect/get).
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.credit.errors import ClaimRefused
 from service.deps import SessionDep
@@ -170,15 +172,9 @@ async def save_profile(
 ) -> Response:
     """Save the profile, then go back to the cycle it was opened from (or My learning).
     A field to fix shows the form again with what was typed and a message next to it."""
-    form = await request.form()
-    cycle = str(form.get("cycle") or "")[:40]
-    try:
-        await views.save_profile(db, session, form)
-    except FormInvalid as exc:
-        return await _profile_again(request, runtime, db, session, cycle, exc)
-    back = await views.back_to(runtime, db, session.learner_key, cycle)
-    target = f"/app/cycles/{back.id}/reflect?notice=ready" if back else "/app/?notice=profile"
-    return RedirectResponse(target, status_code=303)
+    return await _save_then_back(
+        request, runtime, db, session, views.save_profile, "/reflect?notice=ready", "profile"
+    )
 
 
 @router.post("/app/profession")
@@ -186,14 +182,30 @@ async def save_profession(
     request: Request, runtime: RuntimeDep, db: SessionDep, session: PageSessionDep
 ) -> Response:
     """The one-step profession question of a first sign-in; back to where it was asked."""
+    return await _save_then_back(
+        request, runtime, db, session, views.save_profession, "", "profession"
+    )
+
+
+async def _save_then_back(
+    request: Request,
+    runtime: Runtime,
+    db: AsyncSession,
+    session: AppSession,
+    save: Callable[[AsyncSession, AppSession, Any], Awaitable[None]],
+    cycle_page: str,
+    notice: str,
+) -> Response:
+    """Save a profile form; back to the cycle it came from (its `cycle_page`), else My
+    learning with `notice`; a field to fix shows the profile form again."""
     form = await request.form()
     cycle = str(form.get("cycle") or "")[:40]
     try:
-        await views.save_profession(db, session, form)
+        await save(db, session, form)
     except FormInvalid as exc:
         return await _profile_again(request, runtime, db, session, cycle, exc)
     back = await views.back_to(runtime, db, session.learner_key, cycle)
-    target = f"/app/cycles/{back.id}" if back else "/app/?notice=profession"
+    target = f"/app/cycles/{back.id}{cycle_page}" if back else f"/app/?notice={notice}"
     return RedirectResponse(target, status_code=303)
 
 
