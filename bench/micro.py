@@ -255,7 +255,9 @@ def index_build(library_dir: Path | None, cache_dir: Path) -> dict[str, Any]:
     read_library(library_dir or BUNDLED_DIR, cache_dir=cache_dir)
     cached_s = time.perf_counter() - started
     started = time.perf_counter()
-    library = ContentLibrary(loaded.items, loaded.terminology, loaded.warnings, loaded.policy)
+    library = ContentLibrary(
+        loaded.items, loaded.terminology, loaded.warnings, loaded.policy, loaded.topics
+    )
     build_s = time.perf_counter() - started
     return {
         "items": len(library),

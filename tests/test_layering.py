@@ -39,8 +39,9 @@ LAYERS: tuple[frozenset[str], ...] = (
         }
     ),
     frozenset({"service.cards"}),  # the pure core
-    frozenset({"service.ehr", "service.credit"}),  # trusting EHRs; credit and its ledger
-    frozenset({"service.memory", "service.reviews"}),  # learner memory; the review queue
+    # trusting EHRs; credit and its ledger; the review queue
+    frozenset({"service.ehr", "service.credit", "service.reviews"}),
+    frozenset({"service.memory"}),  # learner memory (reads what the domains recorded)
     frozenset({"service.hooks"}),  # the CDS Hooks protocol
     frozenset({"service.runtime", "service.migrations"}),  # what a worker holds; the schema
     frozenset({"smart_app", "service.doctor"}),

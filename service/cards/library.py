@@ -39,6 +39,7 @@ class ContentLibrary:
         "policy",
         "precedence",
         "terminology",
+        "topics",
         "warnings",
     )
 
@@ -48,8 +49,11 @@ class ContentLibrary:
         terminology: Terminology | None = None,
         warnings: Iterable[Issue] = (),
         policy: Policy | None = None,
+        topics: Mapping[str, str] | None = None,
     ) -> None:
         self.items: tuple[ContentItem, ...] = tuple(items)
+        # the topic vocabulary: id -> label, in the library's order (learning goals, requirements)
+        self.topics: Mapping[str, str] = MappingProxyType(dict(topics or {}))
         self.terminology = terminology or Terminology()
         self.warnings: tuple[Issue, ...] = tuple(warnings)
         # Compiling allocates many small long-lived tuples: collector passes over them are
@@ -118,4 +122,6 @@ def load_library(
 
     loaded = read_library(content_dir or BUNDLED_DIR, today=today, cache_dir=cache_dir)
     loaded.raise_for_errors()
-    return ContentLibrary(loaded.items, loaded.terminology, loaded.warnings, loaded.policy)
+    return ContentLibrary(
+        loaded.items, loaded.terminology, loaded.warnings, loaded.policy, loaded.topics
+    )

@@ -1,7 +1,7 @@
 """Reading a content library from disk: the only module of the core that touches files.
 
 Layout (docs/content-format.md): `items/**/*.md`, `valuesets/*.yaml`, `facts.yaml`,
-`policy.yaml`, `sources.yaml`, `terminology/rxnorm_ingredients.tsv`,
+`policy.yaml`, `sources.yaml`, `topics.yaml`, `terminology/rxnorm_ingredients.tsv`,
 `terminology/drug_classes.yaml`. A library without a `terminology/` folder uses the bundled
 terminology.
 """
@@ -12,7 +12,7 @@ import gc
 import hashlib
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -50,6 +50,7 @@ from service.cards.terminology import (
     parse_rxnorm_tsv,
     parse_valueset,
 )
+from service.cards.topics import TOPICS_FILE, check_item_topics, parse_topics
 
 BUNDLED_DIR = Path(__file__).parent / "bundled"
 
@@ -64,6 +65,8 @@ class LoadedLibrary:
     policy: Policy = field(default_factory=Policy)
     # the source registry, when the library has one and it was read (not on a cache hit)
     registry: RegistrySource | None = None
+    # the topic vocabulary (id -> label), empty when the library has no `topics.yaml`
+    topics: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def errors(self) -> tuple[Issue, ...]:
@@ -147,6 +150,18 @@ def read_registry(content_dir: Path) -> tuple[RegistrySource | None, list[Issue]
     except (OSError, UnicodeDecodeError) as exc:
         return None, [Issue(str(path), 1, f"cannot read: {exc}")]
     return parse_registry(text, str(path))
+
+
+def read_topics(content_dir: Path) -> tuple[Mapping[str, str], list[Issue]]:
+    """The library's topic vocabulary (`topics.yaml`), or none when it has none."""
+    path = content_dir / TOPICS_FILE
+    if not path.is_file():
+        return {}, []
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return {}, [Issue(str(path), 1, f"cannot read: {exc}")]
+    return parse_topics(text, str(path))
 
 
 def read_items(content_dir: Path) -> tuple[list[ParsedItem], list[Issue]]:
@@ -262,14 +277,15 @@ def read_library(
         return LoadedLibrary((), Terminology(), (issue,))
     terminology, issues, files = read_terminology(content_dir)
     policy, where, policy_issues = read_policy(content_dir)
-    issues += policy_issues
+    topics, topic_issues = read_topics(content_dir)
+    issues += policy_issues + topic_issues
     cache = None if cache_dir is None else _cache_path(content_dir, cache_dir, today)
     collecting = gc.isenabled()
     gc.disable()  # parsing allocates only long-lived objects; see ContentLibrary
     try:
         if cache is not None and not issues and (cached := _read_cached(cache)) is not None:
             # the registry only checks citations: a cached library passed it when written
-            return LoadedLibrary(cached, terminology, policy=policy)
+            return LoadedLibrary(cached, terminology, policy=policy, topics=topics)
         parsed, found = read_items(content_dir)
     finally:
         if collecting:
@@ -281,10 +297,11 @@ def read_library(
         issues += check_policy(policy, where, terminology)
     issues += check_items(parsed, terminology, today)
     issues += check_item_policy(parsed, policy)
+    issues += check_item_topics(parsed, topics)
     if registry is not None:
         issues += check_currency(parsed, registry, today)
     error_files = {issue.file for issue in issues if issue.severity == "error"}
     items = tuple(entry.item for entry in parsed if entry.file not in error_files)
     if cache is not None and not issues:
         _write_cache(cache, items)
-    return LoadedLibrary(items, terminology, tuple(sorted(issues)), policy, registry)
+    return LoadedLibrary(items, terminology, tuple(sorted(issues)), policy, registry, topics)
