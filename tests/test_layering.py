@@ -42,7 +42,7 @@ LAYERS: tuple[frozenset[str], ...] = (
     # trusting EHRs; credit and its ledger; the review queue
     frozenset({"service.ehr", "service.credit", "service.reviews"}),
     frozenset({"service.memory"}),  # learner memory (reads what the domains recorded)
-    frozenset({"service.hooks"}),  # the CDS Hooks protocol
+    frozenset({"service.hooks", "service.outcomes"}),  # CDS Hooks; practice outcomes
     frozenset({"service.runtime", "service.migrations"}),  # what a worker holds; the schema
     frozenset({"smart_app", "service.doctor"}),
     frozenset({"service.app"}),  # the composition root

@@ -46,6 +46,8 @@ class LearnerProfile(Base):
     birth_month: Mapped[int | None] = mapped_column(Integer, default=None)
     birth_day: Mapped[int | None] = mapped_column(Integer, default=None)
     consent_to_report: Mapped[bool] = mapped_column(Boolean, default=False)
+    # topic ids of the content library the learner asked to focus on (ranking, "why this card")
+    learning_goals: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
     created_at: Mapped[CreatedAt]
     updated_at: Mapped[CreatedAt]
 

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 # (service/migrations); to this runner they are files, not imports.
 MIGRATIONS_DIR = Path(__file__).resolve().parents[1] / "migrations"
 # The newest revision(s): tests/test_migrations.py keeps this equal to alembic's heads.
-HEADS = frozenset({"0006_reviews"})
+HEADS = frozenset({"0007_outcomes_adaptive"})
 
 
 def alembic_config(database_url: str) -> Config:

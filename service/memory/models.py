@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from service.db.base import Base, CreatedAt, UUIDPk
@@ -26,6 +26,29 @@ class IssuedCard(Base):
     issuer: Mapped[str] = mapped_column(String(500))
     tenant: Mapped[str | None] = mapped_column(String(200), default=None)
     issued_at: Mapped[datetime]
+    # "learn" (a snippet or case for this patient) or "recall" (a due review question)
+    purpose: Mapped[str] = mapped_column(String(10), default="learn", server_default="learn")
+
+
+class PracticeTally(Base):
+    """What a learner did when a practice measure applied, counted per measure, month and
+    phase (`before` or `after` the learner completed a cycle on the measure's item). Counts
+    only: no patient, encounter, date of birth or resource (docs/outcomes.md)."""
+
+    __tablename__ = "practice_tally"
+    __table_args__ = (UniqueConstraint("learner", "measure_id", "month", "phase"),)
+
+    id: Mapped[UUIDPk]
+    learner: Mapped[str] = mapped_column(String(64))
+    measure_id: Mapped[str] = mapped_column(String(200))
+    item_id: Mapped[str] = mapped_column(String(200))
+    month: Mapped[str] = mapped_column(String(7))  # YYYY-MM (UTC)
+    phase: Mapped[str] = mapped_column(String(6))  # "before" | "after"
+    opportunities: Mapped[int] = mapped_column(Integer, default=0)
+    concordant: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime]
+    # when the month's counts went to the LRS outbox (a closed month is published once)
+    published_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
 class CardFeedback(Base):

@@ -13,7 +13,7 @@ from service.db.base import Base, CreatedAt, UUIDPk
 
 
 class ReviewItem(Base):
-    """A missed case question to ask again when FSRS says it is due."""
+    """A missed or unsure case question to ask again when FSRS says it is due."""
 
     __tablename__ = "review_item"
     __table_args__ = (
@@ -29,4 +29,8 @@ class ReviewItem(Base):
     due: Mapped[datetime]
     last_review: Mapped[datetime | None] = mapped_column(default=None)
     reviews: Mapped[int] = mapped_column(Integer, default=0)  # answers in review, not the miss
+    # why it is in the queue: "missed" (answered wrongly) or "unsure" (marked so by the learner)
+    reason: Mapped[str] = mapped_column(String(10), default="missed", server_default="missed")
+    # right answers in a row since the last miss: two mean the question is mastered
+    good_streak: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[CreatedAt]

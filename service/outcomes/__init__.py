@@ -1,0 +1,1 @@
+"""Outcomes: what learning changed in practice, for education leads (Moore level 5)."""
