@@ -1,6 +1,7 @@
 """Outcomes and adaptive learning: practice counts per learner, measure, month and phase (no
 patient data); education leads' credentials (token hashes); the purpose of an issued card
-(a recall card is not a new card); a learner's learning goals; why a question is in the
+(a recall card is not a new card); a learner's learning goals; why a cycle's card was
+shown; why a question is in the
 review queue and how many times in a row it was answered well.
 
 Revision ID: 0007_outcomes_adaptive
@@ -58,6 +59,8 @@ def upgrade() -> None:
         batch.add_column(
             sa.Column("learning_goals", sa.JSON(), nullable=False, server_default="[]")
         )
+    with op.batch_alter_table("learning_cycle") as batch:
+        batch.add_column(sa.Column("shown_because", sa.String(80), nullable=True))
     with op.batch_alter_table("review_item") as batch:
         batch.add_column(
             sa.Column("reason", sa.String(10), nullable=False, server_default="missed")
@@ -71,6 +74,8 @@ def downgrade() -> None:
     with op.batch_alter_table("review_item") as batch:
         batch.drop_column("good_streak")
         batch.drop_column("reason")
+    with op.batch_alter_table("learning_cycle") as batch:
+        batch.drop_column("shown_because")
     with op.batch_alter_table("learner_profile") as batch:
         batch.drop_column("learning_goals")
     with op.batch_alter_table("issued_card") as batch:
