@@ -1,5 +1,6 @@
 """The simulator's pages: a patient list, and a chart that fires patient-view (or order-sign
-for an oxycodone prescription) at Bedside and renders the cards with working SMART links."""
+for an oxycodone prescription, alone or with naloxone) at Bedside and renders the cards with
+working SMART links."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from ehr_simulator.data import patient_name
-from ehr_simulator.hooks_client import HookError, call_hook, draft_oxycodone
+from ehr_simulator.hooks_client import HookError, call_hook, draft_naloxone, draft_oxycodone
 from ehr_simulator.state import SimConfig, SimState, register_launch
 
 router = APIRouter()
@@ -114,17 +115,23 @@ async def chart(
 
 @router.post("/chart/{patient_id}/prescribe", response_class=HTMLResponse)
 async def prescribe(
-    request: Request, patient_id: str, practitioner: Annotated[str, Form()] = ""
+    request: Request,
+    patient_id: str,
+    practitioner: Annotated[str, Form()] = "",
+    naloxone: Annotated[str, Form()] = "",
 ) -> HTMLResponse:
-    """Sign a prescription for oxycodone 5 mg: order-sign with the draft order."""
+    """Sign a prescription for oxycodone 5 mg, alone or with naloxone nasal spray: order-sign
+    with the draft orders (the demo's practice story: before and after learning)."""
     config, _ = _parts(request)
     practitioner = _practitioner(config, practitioner)["id"]
-    draft = draft_oxycodone(patient_id, practitioner)
+    drafts = [draft_oxycodone(patient_id, practitioner)]
+    if naloxone:
+        drafts.append(draft_naloxone(patient_id, practitioner))
     extra = {
         "draftOrders": {
             "resourceType": "Bundle",
             "type": "collection",
-            "entry": [{"resource": draft}],
+            "entry": [{"resource": draft} for draft in drafts],
         }
     }
     return await _chart(request, patient_id, practitioner, "order-sign", extra)

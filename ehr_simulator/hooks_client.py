@@ -17,10 +17,16 @@ from joserfc import jwt
 
 from ehr_simulator.state import SimConfig, SimState
 
+RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 OXYCODONE = {
-    "system": "http://www.nlm.nih.gov/research/umls/rxnorm",
+    "system": RXNORM,
     "code": "1049621",
     "display": "oxycodone hydrochloride 5 MG Oral Tablet",
+}
+NALOXONE = {  # 4 mg in 0.1 mL per spray (Narcan's strength)
+    "system": RXNORM,
+    "code": "1725059",
+    "display": "naloxone hydrochloride 40 MG/ML Nasal Spray",
 }
 _TEMPLATE = re.compile(r"\{\{\s*context\.(\w+)\s*\}\}")
 
@@ -43,18 +49,37 @@ def hook_jwt(config: SimConfig, sim: SimState, audience: str) -> str:
     return jwt.encode(header, claims, sim.key, algorithms=["ES384"])
 
 
-def draft_oxycodone(patient_id: str, practitioner_id: str) -> dict[str, Any]:
-    """A draft MedicationRequest: oxycodone hydrochloride 5 MG Oral Tablet (RxNorm 1049621)."""
+def draft_order(
+    coding: dict[str, str], dosage: str, patient_id: str, practitioner_id: str
+) -> dict[str, Any]:
+    """A draft MedicationRequest for one RxNorm product, as an EHR sends it at order-sign."""
     return {
         "resourceType": "MedicationRequest",
         "id": f"draft-{uuid.uuid4().hex[:12]}",
         "status": "draft",
         "intent": "order",
-        "medicationCodeableConcept": {"coding": [OXYCODONE], "text": OXYCODONE["display"]},
+        "medicationCodeableConcept": {"coding": [coding], "text": coding["display"]},
         "subject": {"reference": f"Patient/{patient_id}"},
         "requester": {"reference": f"Practitioner/{practitioner_id}"},
-        "dosageInstruction": [{"text": "1 tablet every 6 hours as needed for pain"}],
+        "dosageInstruction": [{"text": dosage}],
     }
+
+
+def draft_oxycodone(patient_id: str, practitioner_id: str) -> dict[str, Any]:
+    """Oxycodone hydrochloride 5 MG Oral Tablet (RxNorm 1049621)."""
+    return draft_order(
+        OXYCODONE, "1 tablet every 6 hours as needed for pain", patient_id, practitioner_id
+    )
+
+
+def draft_naloxone(patient_id: str, practitioner_id: str) -> dict[str, Any]:
+    """Naloxone 4 mg nasal spray (RxNorm 1725059), offered with an opioid prescription."""
+    return draft_order(
+        NALOXONE,
+        "1 spray in one nostril for suspected opioid overdose; may repeat in 2-3 minutes",
+        patient_id,
+        practitioner_id,
+    )
 
 
 def _fill(template: str, context: dict[str, Any]) -> str:

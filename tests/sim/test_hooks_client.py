@@ -5,7 +5,7 @@ from __future__ import annotations
 from joserfc import jwt
 from joserfc.jwk import KeySet
 
-from ehr_simulator.hooks_client import draft_oxycodone, hook_jwt, prefetch
+from ehr_simulator.hooks_client import draft_naloxone, draft_oxycodone, hook_jwt, prefetch
 from ehr_simulator.state import SimConfig, SimState, new_key
 
 
@@ -41,3 +41,13 @@ def test_draft_order_is_oxycodone_5_mg() -> None:
     order = draft_oxycodone("p1", "dr1")
     coding = order["medicationCodeableConcept"]["coding"][0]
     assert (order["status"], coding["code"]) == ("draft", "1049621")
+
+
+def test_naloxone_draft_is_a_nasal_spray_rxnorm_knows_as_naloxone() -> None:
+    from service.cards.library import load_library
+
+    order = draft_naloxone("p1", "dr1")
+    coding = order["medicationCodeableConcept"]["coding"][0]
+    assert (order["status"], coding["code"]) == ("draft", "1725059")
+    ingredients = load_library().terminology.ingredients_for([coding["code"]], "")
+    assert "naloxone" in ingredients
