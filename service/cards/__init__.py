@@ -1,5 +1,6 @@
 """The functional core: content library, compiled index, patient facts, matching, ranking,
-fatigue policy and card rendering. No I/O outside `loader.py` (and the `cli.py` adapter).
+fatigue policy, card rendering and practice measures. No I/O outside `loader.py` (and the
+`cli.py` adapter).
 
 The names below are imported on first use (PEP 562): `bedside serve` and the other commands
 register their arguments through `service.cards.cli` without loading the content model and
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
     from service.cards.issues import ContentError, Issue
     from service.cards.library import ContentLibrary, load_library
     from service.cards.matching import Explanation, Match, explain, match, match_exhaustive
+    from service.cards.measures import PracticeObservation, observe_practice
     from service.cards.model import ContentItem
     from service.cards.ranking import FatiguePolicy, LearnerState, choose, select
     from service.cards.render import render_card
@@ -39,6 +41,8 @@ _EXPORTS = {
     "explain": "matching",
     "match": "matching",
     "match_exhaustive": "matching",
+    "PracticeObservation": "measures",
+    "observe_practice": "measures",
     "ContentItem": "model",
     "FatiguePolicy": "ranking",
     "LearnerState": "ranking",
@@ -58,6 +62,7 @@ __all__ = [
     "LearnerState",
     "Match",
     "PatientFacts",
+    "PracticeObservation",
     "QuestionFeedback",
     "choose",
     "explain",
@@ -65,6 +70,7 @@ __all__ = [
     "load_library",
     "match",
     "match_exhaustive",
+    "observe_practice",
     "render_card",
     "resources_from_bundle",
     "resources_from_prefetch",

@@ -13,7 +13,13 @@ from typing import Annotated, Any
 
 from pydantic import GetPydanticSchema, create_model
 
-from service.cards.code_criteria import Conditions, Medications, Orders, Procedures
+from service.cards.code_criteria import (
+    Conditions,
+    Medications,
+    Orders,
+    Procedures,
+    ServiceOrders,
+)
 from service.cards.criteria import (
     Applies,
     CompileContext,
@@ -78,6 +84,7 @@ CRITERIA = CriterionRegistry(
     Smoking,
     SmokedWithin,
     Orders,
+    ServiceOrders,
     Conditions,
     Procedures,
     Medications,

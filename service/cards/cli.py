@@ -1,4 +1,5 @@
-"""`bedside content check|stats|synth` and `bedside match`: the content author's tools."""
+"""`bedside content check|stats|synth` and `bedside match` (`--explain`, `--measures`): the
+content author's tools."""
 
 from __future__ import annotations
 
@@ -179,6 +180,36 @@ def _print_explanation(
         print(f"  - {reason}")
 
 
+def _print_practice(
+    library: ContentLibrary, args: argparse.Namespace, facts: Any, hook: str, at: date
+) -> None:
+    from service.cards.measures import explain_practice
+
+    found = explain_practice(library, facts, hook=hook, at=at)
+    if args.json:
+        rows = [
+            {
+                "id": row.item_id,
+                "title": row.title,
+                "opportunity": row.opportunity,
+                "concordant": row.concordant,
+                "reasons": list(row.reasons),
+            }
+            for row in found
+        ]
+        print(orjson.dumps(rows, option=orjson.OPT_INDENT_2).decode())
+        return
+    for row in found:
+        verdict = "not an opportunity"
+        if row.opportunity:
+            verdict = "opportunity, " + ("concordant" if row.concordant else "not concordant")
+        print(f"{row.item_id}: {verdict} ({row.title})")
+        for reason in row.reasons:
+            print(f"  - {reason}")
+    counted = sum(row.opportunity for row in found)
+    print(f"{counted} of {len(found)} practice measures count this call ({hook}, at {at})")
+
+
 def _match(args: argparse.Namespace) -> int:
     from service.cards.facts import facts_from_resources
     from service.cards.issues import ContentError
@@ -206,6 +237,8 @@ def _match(args: argparse.Namespace) -> int:
     )
     if args.explain:
         _print_explanation(library, args, facts, hook, at)
+    elif args.measures:
+        _print_practice(library, args, facts, hook, at)
     else:
         _print_matches(library, args, facts, hook, at)
     return 0
@@ -244,5 +277,10 @@ def register(commands: Any) -> None:
     matcher.add_argument("--at", type=date.fromisoformat, help="evaluation date (YYYY-MM-DD)")
     matcher.add_argument("--json", action="store_true", help="machine-readable output")
     matcher.add_argument("--explain", metavar="ID", help="why one item does or does not apply")
+    matcher.add_argument(
+        "--measures",
+        action="store_true",
+        help="the practice measures of the hook: which would count this call, and why",
+    )
     matcher.add_argument("--content-dir", type=Path, help="library folder (default: bundled)")
     matcher.set_defaults(handler=_match)

@@ -1,6 +1,7 @@
-"""Criterion kinds over the patient's codes: `conditions`, `medications`, `orders` and
-`procedures`. Each is positive (`any_of`, each set of `all_of`: some code of the patient is
-in the set, and the set's codes file the item in the index) or negative (`none_of`)."""
+"""Criterion kinds over the patient's codes: `conditions`, `medications`, `orders`,
+`procedures` and `service_orders`. Each is positive (`any_of`, each set of `all_of`: some code
+of the patient is in the set, and the set's codes file the item in the index) or negative
+(`none_of`)."""
 
 from __future__ import annotations
 
@@ -16,9 +17,11 @@ from service.cards.code_sets import (
     CompiledProcSet,
     MedSet,
     ProcSet,
+    ServiceSet,
     compile_codeset,
     compile_medset,
     compile_procset,
+    compile_serviceset,
 )
 from service.cards.codes import LOINC
 from service.cards.criteria import CompileContext, CompiledApplies, CriterionKind, FactView
@@ -30,6 +33,7 @@ from service.cards.index_keys import (
     PAST_CONDITION,
     PAST_CONDITION_PREFIX,
     PROCEDURE,
+    SERVICE_ORDER,
     IndexKind,
 )
 from service.cards.schema import CodedPart, Frozen, Loc
@@ -55,6 +59,11 @@ class MedicationCriterion(Frozen):
 class ProcedureCriterion(Frozen):
     any_of: ProcSet | None = None
     none_of: ProcSet | None = None
+
+
+class ServiceOrderCriterion(Frozen):
+    any_of: ServiceSet | None = None
+    none_of: ServiceSet | None = None
 
 
 def _sets(
@@ -228,3 +237,44 @@ class Procedures(CriterionKind[ProcedureCriterion]):
     def observation_codes(self) -> Iterable[str]:
         """Its LOINC codes: observations as procedures (a test done)."""
         return (code for system, code in self.procs.codes if system == LOINC)
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceOrders(CriterionKind[ServiceOrderCriterion]):
+    """`service_orders` (order hooks): some draft order (a ServiceRequest: a test, imaging, a
+    procedure) has a SNOMED CT or LOINC coding in `any_of`; none has one in `none_of`. What
+    practice measures see of a screening test ordered in the call."""
+
+    key = "service_orders"
+    schema = ServiceOrderCriterion | None
+    trigger_rank = 6
+    index_kinds = frozenset({SERVICE_ORDER})
+
+    services: CompiledMedSet
+    wanted: bool  # True: some draft order is in the set (any_of); False: none is (none_of)
+    _in: str = field(init=False, repr=False, compare=False)
+    _absent: tuple[bool, str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_in", _IN[self.wanted])
+        object.__setattr__(self, "_absent", _absent("test or procedure ordered", self.wanted))
+
+    @classmethod
+    def compile(cls, value: ServiceOrderCriterion, context: CompileContext) -> CompiledApplies:
+        found = CompiledApplies()
+        if value.any_of is not None:
+            services = compile_serviceset(value.any_of, context.terminology)
+            found.add(cls(services, wanted=True), services.keys(SERVICE_ORDER))
+        if value.none_of is not None:
+            found.add(cls(compile_serviceset(value.none_of, context.terminology), wanted=False))
+        return found
+
+    @classmethod
+    def parts(cls, value: ServiceOrderCriterion) -> Iterator[tuple[Loc, CodedPart]]:
+        return _sets(value.any_of, value.none_of)
+
+    def check(self, view: FactView) -> tuple[bool, str]:
+        hit = self.services.find(view.services)
+        if hit:
+            return self.wanted, f"order {hit}{self._in}"
+        return self._absent

@@ -1,5 +1,6 @@
 """Code sets, as written and compiled: `CODESET` (conditions), `MEDSET` (medications and
-orders) and `PROCSET` (procedures and observations) of docs/content-format.md.
+orders), `PROCSET` (procedures and observations) and `SERVICESET` (tests and procedures
+ordered) of docs/content-format.md.
 
 Compiling expands value sets and drug classes once, at load time; a compiled set finds the
 patient's first matching code for a `FactView` and lists the index keys it files an item
@@ -113,6 +114,27 @@ class ProcSet(Frozen):
         return _unknown_valuesets(self.valuesets, terminology)
 
 
+class ServiceSet(Frozen):
+    """Tests, imaging and procedures being ordered (draft ServiceRequests): SNOMED CT and
+    LOINC codes, or named value sets. No window: an order is seen in the call or not."""
+
+    snomed: Codes = ()
+    loinc: Codes = ()
+    valuesets: tuple[Name, ...] = ()
+
+    def code_lists(self) -> Iterator[tuple[str, Sequence[str]]]:
+        """Its SNOMED CT and LOINC codes."""
+        yield SNOMED, self.snomed
+        yield LOINC, self.loinc
+
+    def unknown_names(
+        self, terminology: Terminology, ingredients: frozenset[str]
+    ) -> Iterator[tuple[str, str]]:
+        """Value sets the terminology does not have."""
+        del ingredients
+        return _unknown_valuesets(self.valuesets, terminology)
+
+
 @dataclass(frozen=True, slots=True)
 class CompiledCodeSet:
     """Exact codes by system and ICD-10 prefixes."""
@@ -159,7 +181,8 @@ class CompiledCodeSet:
 
 @dataclass(frozen=True, slots=True)
 class CompiledMedSet:
-    """Ingredient names (with class members) and exact RxNorm codes."""
+    """Ingredient names (with class members) and exact RxNorm codes; or, compiled from a
+    `ServiceSet`, the SNOMED CT and LOINC codes of orders (the same look-up in a table)."""
 
     members: frozenset[CodeKey]
     origins: Mapping[CodeKey, str] = field(default_factory=lambda: NO_ORIGINS)
@@ -253,3 +276,18 @@ def compile_procset(procset: ProcSet, terminology: Terminology) -> CompiledProcS
                 codes.add((key, code))
                 origins.setdefault((key, code), f"value set {name}")
     return CompiledProcSet(tuple(sorted(codes)), procset.within_days, frozen_origins(origins))
+
+
+def compile_serviceset(services: ServiceSet, terminology: Terminology) -> CompiledMedSet:
+    """Expand value sets to SNOMED CT and LOINC codes, looked up among the draft orders'
+    codings (`FactView.services`)."""
+    members = {(SNOMED, code.strip()) for code in services.snomed}
+    members.update((LOINC, code.strip()) for code in services.loinc)
+    origins: dict[CodeKey, str] = {}
+    for name in services.valuesets:
+        valueset = terminology.valuesets.get(name)
+        for key in (SNOMED, LOINC):
+            for code in valueset.codes.get(key, ()) if valueset is not None else ():
+                members.add((key, code))
+                origins.setdefault((key, code), f"value set {name}")
+    return CompiledMedSet(frozenset(members), frozen_origins(origins))

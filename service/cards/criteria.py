@@ -28,6 +28,7 @@ from service.cards.index_keys import (
     PAST_CONDITION,
     PAST_CONDITION_PREFIX,
     PROCEDURE,
+    SERVICE_ORDER,
     IndexKey,
     IndexKind,
 )
@@ -62,12 +63,53 @@ def in_window(when: date | None, at: date, days: int | None) -> bool:
     return when is not None and at - timedelta(days=days) <= when <= at
 
 
-class FactView:
-    """Per-call lookup tables over one patient's facts, resolved with the library's
-    terminology. Built once per match call; cost grows with the patient's codes."""
+class ViewTables:
+    """What a `FactView` derives from one patient's facts with one library's terminology:
+    the code tables, the index keys and the memo of named facts and kinds (each evaluated at
+    most once per call). Plain data that never refers back to the facts, so the facts can
+    carry it for the rest of their call (`call_view`) without a reference cycle."""
 
     __slots__ = (
-        "_keys",
+        "conditions",
+        "icd10",
+        "keys",
+        "meds",
+        "memo",
+        "orders",
+        "owner",
+        "past",
+        "past_icd10",
+        "procs",
+        "services",
+    )
+
+    def __init__(self, facts: PatientFacts, terminology: Terminology, owner: object = None) -> None:
+        self.owner = owner  # the library whose facts and kinds the memo holds (None: unshared)
+        self.conditions, self.icd10 = _condition_tables(facts.conditions)
+        self.past, self.past_icd10 = _condition_tables(facts.past_conditions)
+        self.memo: dict[str, tuple[bool, str]] = {}
+        self.meds = _med_table(facts.medications, terminology)
+        self.orders = _med_table(facts.orders, terminology)
+        # every SNOMED CT and LOINC coding of the draft orders (tests, procedures ordered)
+        self.services: dict[CodeKey, str] = {
+            key: order.display for order in facts.orders for key in order.codes if key[0] != RXNORM
+        }
+        # procedures by code, and observations by LOINC code (a test done: FIT, Pap...)
+        self.procs: dict[CodeKey, list[date | None]] = {}
+        for procedure in facts.procedures:
+            for key in procedure.codes:
+                self.procs.setdefault(key, []).append(procedure.when)
+        for code, dates in facts.observed.items():
+            self.procs.setdefault((LOINC, code), []).extend(dates)
+        self.keys: set[IndexKey] | None = None
+
+
+class FactView:
+    """Per-call lookup tables over one patient's facts, resolved with the library's
+    terminology. Built once per match call; cost grows with the patient's codes. `tables`
+    given: the tables an earlier view of the same facts derived (`call_view`)."""
+
+    __slots__ = (
         "age",
         "at",
         "conditions",
@@ -80,35 +122,34 @@ class FactView:
         "past",
         "past_icd10",
         "procs",
+        "services",
+        "tables",
     )
 
-    def __init__(self, facts: PatientFacts, terminology: Terminology) -> None:
+    def __init__(
+        self, facts: PatientFacts, terminology: Terminology, tables: ViewTables | None = None
+    ) -> None:
         self.facts = facts
         self.at = facts.at
         birth = facts.birth_date
         self.age = age_at(birth, facts.at) if birth is not None else facts.age
-        self.conditions, self.icd10 = _condition_tables(facts.conditions)
-        self.past, self.past_icd10 = _condition_tables(facts.past_conditions)
+        found = tables if tables is not None else ViewTables(facts, terminology)
+        self.tables = found
+        self.conditions, self.icd10 = found.conditions, found.icd10
+        self.past, self.past_icd10 = found.past, found.past_icd10
         # named facts and policy kinds of the library, each evaluated at most once per call
-        self.memo: dict[str, tuple[bool, str]] = {}
-        self.meds = _med_table(facts.medications, terminology)
-        self.orders = _med_table(facts.orders, terminology)
-        # procedures by code, and observations by LOINC code (a test done: FIT, Pap...)
-        self.procs: dict[CodeKey, list[date | None]] = {}
-        for procedure in facts.procedures:
-            for key in procedure.codes:
-                self.procs.setdefault(key, []).append(procedure.when)
-        for code, dates in facts.observed.items():
-            self.procs.setdefault((LOINC, code), []).extend(dates)
+        self.memo = found.memo
+        self.meds, self.orders, self.services = found.meds, found.orders, found.services
+        self.procs = found.procs
         self.observed = facts.observed
-        self._keys: set[IndexKey] | None = None
 
     @property
     def keys(self) -> set[IndexKey]:
         """`index_keys()` as a set, built once per call (the index and the named facts ask)."""
-        if self._keys is None:
-            self._keys = set(self.index_keys())
-        return self._keys
+        tables = self.tables
+        if tables.keys is None:
+            tables.keys = set(self.index_keys())
+        return tables.keys
 
     def index_keys(self) -> list[IndexKey]:
         """Every inverted-index key this patient can trigger, one family per `IndexKind`."""
@@ -126,7 +167,25 @@ class FactView:
         keys.extend((ORDER, *key) for key in self.orders)
         keys.extend((LAB, code) for code in self.facts.labs)
         keys.extend((PROCEDURE, *key) for key in self.procs)
+        keys.extend((SERVICE_ORDER, *key) for key in self.services)
         return keys
+
+
+def call_view(
+    facts: PatientFacts, terminology: Terminology, owner: object, *, reuse: bool = False
+) -> FactView:
+    """A view of `facts` for one call of the library `owner`. Its tables (code tables, index
+    keys, the memo of named facts and kinds) are left on the facts for the rest of their call
+    (`PatientFacts.view_tables`); with `reuse`, tables an earlier view of the same facts left
+    for the same library are taken up, so that what the matcher evaluated for the cards is
+    not evaluated again (practice measures run after it). The matcher itself never reuses: a
+    benchmark repeating it on one patient measures a call, not a warm memo."""
+    left = facts.view_tables
+    if reuse and isinstance(left, ViewTables) and left.owner is owner:
+        return FactView(facts, terminology, left)
+    tables = ViewTables(facts, terminology, owner)
+    object.__setattr__(facts, "view_tables", tables)
+    return FactView(facts, terminology, tables)
 
 
 def _condition_tables(

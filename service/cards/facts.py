@@ -116,6 +116,9 @@ class PatientFacts:
     observed: Mapping[str, tuple[date, ...]] = field(default_factory=lambda: _frozen_map({}))
     procedures: tuple[Procedure, ...] = ()
     orders: tuple[Medication, ...] = ()
+    # Not a fact: what the call's view of these facts derived from them (`criteria.call_view`),
+    # left for a later view of the same call. Never compared, copied by `replace` or shown.
+    view_tables: object = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def latest_labs(self) -> Mapping[str, LabValue]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Final, Literal, get_args
 
 IndexKey = tuple[str, ...]
-IndexKind = Literal["c", "cp", "h", "hp", "m", "o", "l", "p"]
+IndexKind = Literal["c", "cp", "h", "hp", "m", "o", "l", "p", "s"]
 """The first element of every index key: which family of patient facts it looks up."""
 
 CONDITION: Final = "c"
@@ -35,6 +35,9 @@ LAB: Final = "l"
 PROCEDURE: Final = "p"
 """A procedure's coding, or an observation's LOINC code (a test done):
 `(PROCEDURE, system, code)`."""
+SERVICE_ORDER: Final = "s"
+"""A draft order's SNOMED CT or LOINC coding (a test or procedure being ordered):
+`(SERVICE_ORDER, system, code)`."""
 
 INDEX_KINDS: Final[tuple[IndexKind, ...]] = get_args(IndexKind)
 """Every kind of index key."""

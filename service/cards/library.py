@@ -12,10 +12,16 @@ from datetime import date
 from pathlib import Path
 from types import MappingProxyType
 
-from service.cards.compiler import CompiledItem, compile_item, observation_codes
+from service.cards.compiler import (
+    CompiledItem,
+    CompiledMeasure,
+    compile_item,
+    compile_measure,
+    observation_codes,
+)
 from service.cards.index import HookIndex, build_index
 from service.cards.issues import ContentError, Issue
-from service.cards.model import ContentItem, Policy
+from service.cards.model import HOOKS, ContentItem, Policy
 from service.cards.policy import compile_policy
 from service.cards.precedence import ordinals
 from service.cards.terminology import Terminology
@@ -27,12 +33,15 @@ BUNDLED_DIR = Path(__file__).parent / "bundled"
 
 class ContentLibrary:
     """An immutable, compiled content library: `items` (library order), `terminology`,
-    `warnings`, `get(id)`, and the per-hook index used by `matching.match`."""
+    `warnings`, `get(id)`, the per-hook index used by `matching.match`, and the practice
+    measures by hook used by `measures.observe_practice`."""
 
     __slots__ = (
         "_by_id",
         "_compiled",
         "_index",
+        "_measures",
+        "_measures_by_hook",
         "evaluation_order",
         "items",
         "observation_codes",
@@ -75,9 +84,22 @@ class ContentLibrary:
             # each position's place in the learner-independent ranking order, and its rank
             # when equal places are ordered by id (the order matching evaluates candidates in)
             self.precedence, self.evaluation_order = ordinals(self._compiled)
-            # the LOINC codes any item can look up: the hook reads only these observations
+            # practice measures, compiled once and chosen per hook here: they run on every call
+            self._measures: tuple[CompiledMeasure, ...] = tuple(
+                found
+                for item in self.items
+                if (found := compile_measure(item, self.terminology, self.policy)) is not None
+            )
+            self._measures_by_hook: Mapping[str, tuple[CompiledMeasure, ...]] = MappingProxyType(
+                {
+                    hook: tuple(m for m in self._measures if hook in m.hooks and not m.never)
+                    for hook in HOOKS
+                }
+            )
+            # the LOINC codes any item or measure can look up: the hook reads only these
             self.observation_codes: frozenset[str] = frozenset(
-                code for entry in self._compiled for code in observation_codes(entry)
+                {code for entry in self._compiled for code in observation_codes(entry)}
+                | {code for measure in self._measures for code in measure.observation_codes()}
             )
         finally:
             if collecting:
@@ -109,6 +131,15 @@ class ContentLibrary:
     def hook_index(self, hook: str) -> HookIndex | None:
         """The index of one hook (None when no item serves it)."""
         return self._index.get(hook)
+
+    @property
+    def measures(self) -> tuple[ContentItem, ...]:
+        """The items that carry a practice measure, in library order (measure id = item id)."""
+        return tuple(measure.item for measure in self._measures)
+
+    def measures_for(self, hook: str) -> tuple[CompiledMeasure, ...]:
+        """The compiled measures a call of `hook` observes, in library order."""
+        return self._measures_by_hook.get(hook, ())
 
 
 def load_library(

@@ -23,7 +23,7 @@ import pydantic
 import yaml
 
 from service.cards import applies as applies_module
-from service.cards import checks, code_sets, frontmatter
+from service.cards import checks, code_sets, frontmatter, measure_checks
 from service.cards import model as content_model
 from service.cards import policy as policy_module
 from service.cards import schema as schema_module
@@ -33,6 +33,7 @@ from service.cards.applies import CRITERIA
 from service.cards.checks import ParsedItem, check_items, check_terminology
 from service.cards.frontmatter import load_yaml, parse_item
 from service.cards.issues import ContentError, Issue
+from service.cards.measure_checks import check_measures
 from service.cards.model import ContentItem, PartsTable, Policy, share_equal_parts
 from service.cards.policy import (
     FACTS_FILE,
@@ -204,6 +205,7 @@ def _cache_path(content_dir: Path, cache_dir: Path, today: date | None) -> Path:
         *(sys.modules[name] for name in sorted({kind.__module__ for kind in CRITERIA.kinds})),
         frontmatter,
         checks,
+        measure_checks,
         policy_module,
         sources_module,
         terminology_module,
@@ -297,6 +299,7 @@ def read_library(
         issues += check_policy(policy, where, terminology)
     issues += check_items(parsed, terminology, today)
     issues += check_item_policy(parsed, policy)
+    issues += check_measures(parsed, terminology, policy)
     issues += check_item_topics(parsed, topics)
     if registry is not None:
         issues += check_currency(parsed, registry, today)

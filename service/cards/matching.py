@@ -2,6 +2,8 @@
 
 `match` uses the compiled index; `match_exhaustive` evaluates every item and is the
 reference the index is tested against; `explain` gives the reasons for and against one item.
+`match` and `match_by_precedence` leave their view's tables on the facts (`call_view`): the
+practice measures of the same call reuse the facts and kinds they evaluated.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 
 from service.cards.compiler import CompiledItem
-from service.cards.criteria import FactView
+from service.cards.criteria import FactView, call_view
 from service.cards.facts import PatientFacts
 from service.cards.library import ContentLibrary
 from service.cards.model import ContentItem
@@ -62,7 +64,7 @@ def match(library: ContentLibrary, facts: PatientFacts, *, hook: str, at: date) 
     index = library.hook_index(hook)
     if index is None:
         return []
-    view = FactView(_at(facts, at), library.terminology)
+    view = call_view(_at(facts, at), library.terminology, library)
     entries = library.compiled_items
     found: list[Match] = []
     for position in sorted(index.candidates(view)):
@@ -80,7 +82,7 @@ def match_by_precedence(
     index = library.hook_index(hook)
     if index is None:
         return
-    view = FactView(_at(facts, at), library.terminology)
+    view = call_view(_at(facts, at), library.terminology, library)
     entries = library.compiled_items
     places = library.precedence
     for position in sorted(index.candidates(view), key=library.evaluation_order.__getitem__):

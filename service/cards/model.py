@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field, HttpUrl, field_validator
 
 from service.cards.applies import AppliesBlock
+from service.cards.criteria import Applies
 from service.cards.hook_names import HOOKS as HOOKS  # re-exported
 from service.cards.hook_names import Hook as Hook  # re-exported
 from service.cards.schema import Frozen, Name
@@ -97,6 +98,36 @@ class Link(Frozen):
     url: HttpUrl
 
 
+MeasureHook = Literal["patient-view", "order-select", "order-sign"]
+"""The calls a practice measure may observe: those where a clinician's action can show."""
+
+
+class Measure(Frozen):
+    """A practice measure (docs/content-format.md, "Practice measures"): on every call of
+    `hooks`, whether the patient is an `opportunity` for the item's advice (with the item's
+    kinds' exclusions), and whether the recommended action is seen in the same call
+    (`concordant`), or the action the advice warns against (`discordant`, an inverse
+    measure). Exactly one of the two; `content check` says so. Its id is the item's."""
+
+    title: Annotated[str, Field(min_length=1, max_length=100)]
+    hooks: Annotated[tuple[MeasureHook, ...], Field(min_length=1)]
+    opportunity: AppliesBlock
+    concordant: AppliesBlock | None = None
+    discordant: AppliesBlock | None = None
+    # The eCQM (or other published measure) it is modelled on, by id and title.
+    model: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+
+    @property
+    def inverse(self) -> bool:
+        """True when the measure names the wrong action (`discordant`)."""
+        return self.discordant is not None and self.concordant is None
+
+    @property
+    def action(self) -> Applies | None:
+        """The criteria of the action it looks for (`concordant`, else `discordant`)."""
+        return self.concordant if self.concordant is not None else self.discordant
+
+
 class ContentItem(Frozen):
     """One content item: front matter fields plus the Markdown body (`detail_markdown`)."""
 
@@ -125,6 +156,8 @@ class ContentItem(Frozen):
     topics: tuple[Name, ...] = ()
     hooks: Annotated[tuple[Hook, ...], Field(min_length=1)]
     applies: AppliesBlock
+    # What the service counts, per learner, when this advice applies (issue 19).
+    measure: Measure | None = None
     question: Annotated[str, Field(min_length=1, max_length=500)]
     credit: Credit
     case: Case | None = None

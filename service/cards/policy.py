@@ -182,7 +182,8 @@ def _in_cycle(start: str, policy: Policy) -> bool:
 
 def check_item_policy(parsed: Sequence[ParsedItem], policy: Policy) -> list[Issue]:
     """Each item against the policy: its kinds (required where the library has a policy,
-    and known), the facts it names, and no fact that its own kinds exclude."""
+    and known), the facts it and its practice measure name, and no fact that its own kinds
+    exclude (in its criteria, or in its measure's opportunity)."""
     issues: list[Issue] = []
     for entry in parsed:
         item = entry.item
@@ -199,14 +200,35 @@ def check_item_policy(parsed: Sequence[ParsedItem], policy: Policy) -> list[Issu
         issues.extend(
             _check_fact_names(item.applies, policy, (entry.file, entry.line_of(("applies",))))
         )
-        issues.extend(_self_excluded(entry, policy))
+        issues.extend(_self_excluded(entry, policy, item.applies, ("applies",)))
+        issues.extend(_measure_policy(entry, policy))
     return issues
 
 
-def _self_excluded(entry: ParsedItem, policy: Policy) -> Iterator[Issue]:
-    block = Facts.value_of(entry.item.applies)
+def _measure_policy(entry: ParsedItem, policy: Policy) -> Iterator[Issue]:
+    measure = entry.item.measure
+    if measure is None:
+        return
+    blocks = (
+        ("opportunity", measure.opportunity),
+        ("concordant", measure.concordant),
+        ("discordant", measure.discordant),
+    )
+    for key, block in blocks:
+        if block is not None:
+            where = (entry.file, entry.line_of(("measure", key)))
+            yield from _check_fact_names(block, policy, where)
+    yield from _self_excluded(entry, policy, measure.opportunity, ("measure", "opportunity"))
+
+
+def _self_excluded(
+    entry: ParsedItem, policy: Policy, applies: Applies, at: tuple[str, ...]
+) -> Iterator[Issue]:
+    block = Facts.value_of(applies)
     if block is None:
         return
+    field = ".".join(at)
+    never = "the item could never show" if at == ("applies",) else "no call is ever an opportunity"
     for kind in entry.item.kinds:
         known = policy.kinds.get(kind)
         excluded = set(known.excluded_by if known else ())
@@ -217,7 +239,7 @@ def _self_excluded(entry: ParsedItem, policy: Policy) -> Iterator[Issue]:
         for name in sorted(required & excluded):
             yield Issue(
                 entry.file,
-                entry.line_of(("applies", "facts")),
-                f"applies.facts names {name!r}, which the policy for {kind!r} items excludes: "
-                "the item could never show",
+                entry.line_of((*at, "facts")),
+                f"{field}.facts names {name!r}, which the policy for {kind!r} items excludes: "
+                f"{never}",
             )

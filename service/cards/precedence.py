@@ -1,6 +1,7 @@
 """Precedence: the part of the ranking that depends only on the item, not on the learner.
 
-`ranking.rank_key` orders matches by `item_key` and then by the learner's specialty; the
+`ranking.rank_key` orders matches by `item_key` and then by the learner (goals and missed
+topics, unseen items, mastery, specialty: never across places); the
 library computes each item's place in the `item_key` order once, so that matching can
 evaluate candidates best-first and stop early (`ranking.choose`).
 """
@@ -69,7 +70,7 @@ def compiled_key(entry: CompiledItem) -> ItemKey:
 def ordinals(entries: Iterable[CompiledItem]) -> tuple[tuple[int, ...], tuple[int, ...]]:
     """Per position, the item's place in the `item_key` order (equal keys, equal places), and
     its rank in the order of (`item_key`, id): the ranking's own order for a learner whose
-    specialty does not decide (`ranking.rank_key`), so that equal places come by id."""
+    signals do not decide (`ranking.rank_key`), so that equal places come by id."""
     keys = [compiled_key(entry) for entry in entries]
     place = {key: n for n, key in enumerate(sorted(set(keys)))}
     ids = [entry.item.id for entry in entries]

@@ -1,8 +1,8 @@
 """The topic vocabulary (`topics.yaml`): what an item is about, in the words a learner picks as
 a learning goal and a requirement set counts toward. Pure: the loader passes the text in.
 
-An item's `topics` must be ids of this vocabulary when the library has one; a library without
-`topics.yaml` accepts any tag (a small test library need not carry one)."""
+Where the library has this vocabulary every item names 1 to 3 of its ids; a library without
+`topics.yaml` accepts any tag, or none (a small test library need not carry one)."""
 
 from __future__ import annotations
 
@@ -38,17 +38,37 @@ def parse_topics(text: str, file: str) -> tuple[Mapping[str, str], list[Issue]]:
     return MappingProxyType(dict(topics)), []
 
 
+MAX_TOPICS = 3  # more, and a learner's goals would find the item everywhere
+
+
 def check_item_topics(parsed: Iterable[ParsedItem], topics: Mapping[str, str]) -> list[Issue]:
-    """Every topic an item names is in the vocabulary (when there is one)."""
+    """Where the library has a vocabulary, every item names 1 to 3 of its topics (an untagged
+    item is invisible to learning goals and requirement sets; a fourth tag is a warning)."""
     if not topics:
         return []
-    return [
-        Issue(
-            entry.file,
-            entry.line_of(("topics",)),
-            f"unknown topic {topic!r}: add it to {TOPICS_FILE} or use one of its ids",
+    issues: list[Issue] = []
+    for entry in parsed:
+        named = entry.item.topics
+        if not named:
+            issues.append(
+                Issue(entry.file, 1, f"topics: missing; name 1 to {MAX_TOPICS} of {TOPICS_FILE}")
+            )
+        elif len(named) > MAX_TOPICS:
+            issues.append(
+                Issue(
+                    entry.file,
+                    entry.line_of(("topics",)),
+                    f"topics: {len(named)} given; keep to the {MAX_TOPICS} the item is most about",
+                    "warning",
+                )
+            )
+        issues.extend(
+            Issue(
+                entry.file,
+                entry.line_of(("topics",)),
+                f"unknown topic {topic!r}: add it to {TOPICS_FILE} or use one of its ids",
+            )
+            for topic in named
+            if topic not in topics
         )
-        for entry in parsed
-        for topic in entry.item.topics
-        if topic not in topics
-    ]
+    return issues

@@ -155,10 +155,23 @@ def bundle_of(case: PanelCase) -> dict[str, Any]:
     }
 
 
+def _service_request(index: int, spec: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "resourceType": "ServiceRequest",
+        "id": f"draft-service-{index}",
+        "status": "draft",
+        "intent": "order",
+        "subject": {"reference": "Patient/panel-patient"},
+        "code": concept(_SYSTEMS[spec["system"]], str(spec["code"]), spec.get("display", "")),
+    }
+
+
 def draft_orders_of(case: PanelCase) -> list[dict[str, Any]]:
-    """The draft orders of an order-select / order-sign case."""
+    """The draft orders of an order-select / order-sign case: a MedicationRequest for each
+    `{rxnorm, display}`, a ServiceRequest (a test, a procedure) for each `{system, code}`."""
     return [
-        _medication(i, o, "draft", "draft") for i, o in enumerate(case.data.get("orders") or ())
+        _service_request(i, o) if "system" in o else _medication(i, o, "draft", "draft")
+        for i, o in enumerate(case.data.get("orders") or ())
     ]
 
 

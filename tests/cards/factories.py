@@ -186,6 +186,16 @@ def med_request(
     }
 
 
+def service_request(code: str, system: str = LOINC_URL, display: str = "") -> dict[str, Any]:
+    """A draft ServiceRequest (a test or procedure being ordered)."""
+    return {
+        "resourceType": "ServiceRequest",
+        "status": "draft",
+        "intent": "order",
+        "code": concept(system, code, display),
+    }
+
+
 def observation(loinc: str, value: float, when: str, unit: str = "%") -> dict[str, Any]:
     return {
         "resourceType": "Observation",

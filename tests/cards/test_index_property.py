@@ -24,6 +24,7 @@ from tests.cards.factories import (
     observation,
     patient,
     procedure,
+    service_request,
 )
 
 AT = date(2021, 4, 1)
@@ -64,6 +65,10 @@ medset = st.fixed_dictionaries(
 procset = st.fixed_dictionaries(
     {}, optional={"snomed": sublist(SNOMED), "loinc": sublist(LOINC), "within_days": windows}
 )
+serviceset = st.fixed_dictionaries(
+    {},
+    optional={"snomed": sublist(SNOMED), "loinc": sublist(LOINC), "valuesets": sublist(["vs-a"])},
+)
 lab_rule = st.fixed_dictionaries(
     {
         "loinc": st.lists(st.sampled_from(LOINC), min_size=1, max_size=2, unique=True),
@@ -88,6 +93,7 @@ CRITERIA: dict[str, st.SearchStrategy[Any]] = {
     "conditions": any_none(codeset),
     "medications": any_none(medset),
     "orders": any_none(medset),
+    "service_orders": any_none(serviceset),
     "labs": st.lists(lab_rule, max_size=2),
     "labs_missing": st.lists(
         st.fixed_dictionaries(
@@ -161,6 +167,11 @@ def patient_inputs(draw: st.DrawFn) -> tuple[list[dict[str, Any]], list[dict[str
         )
     resources.extend(procedure(code, draw(day)) for code in draw(several(SNOMED)))
     orders = [med_request(code, "", status="draft") for code in draw(several(RXNORM))]
+    orders += [service_request(code) for code in draw(st.lists(st.sampled_from(LOINC), max_size=2))]
+    orders += [
+        service_request(code, SNOMED_URL)
+        for code in draw(st.lists(st.sampled_from(SNOMED), max_size=2))
+    ]
     orders += [
         {
             "resourceType": "MedicationRequest",
