@@ -14,7 +14,8 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Cookie, Depends, Header, Query, Request
 from fastapi.responses import PlainTextResponse, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
 
 from service.credit import service as credit
 from service.credit.requirements import LearnerRequirements
@@ -41,7 +42,9 @@ _UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 
 
 class LearnerCyclePatch(BaseModel):
-    """What a learner may change on a cycle; a case's score is computed by the server."""
+    """What a learner may change on a cycle; a case's score is computed by the server.
+    `unsure`: the ids of questions the learner is not sure of, with `case_answers` only (a
+    right answer marked so comes back for review; ids not in the case are ignored)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -49,6 +52,17 @@ class LearnerCyclePatch(BaseModel):
     application: Application | None = None
     application_text: str | None = Field(default=None, max_length=4000)
     case_answers: dict[str, str] | None = None
+    unsure: list[Annotated[str, Field(min_length=1, max_length=20)]] | None = Field(
+        default=None, max_length=50
+    )
+
+    @model_validator(mode="after")
+    def _unsure_with_answers(self) -> LearnerCyclePatch:
+        if self.unsure and self.case_answers is None:
+            raise PydanticCustomError(
+                "unsure_without_answers", "Send unsure marks with the case answers they go with."
+            )
+        return self
 
 
 class ReviewAnswer(BaseModel):
@@ -104,7 +118,11 @@ async def get_me(db: SessionDep, session: LearnerDep) -> LearnerProfileView:
 
 
 @router.put("/me")
-async def put_me(db: SessionDep, session: LearnerDep, body: ProfileUpdate) -> LearnerProfileView:
+async def put_me(
+    runtime: RuntimeDep, db: SessionDep, session: LearnerDep, body: ProfileUpdate
+) -> LearnerProfileView:
+    """Change the fields given; `learning_goals` must be topic ids of the library."""
+    learning.check_goals(runtime.content, body.learning_goals)
     return await credit.update_profile(db, session.learner_key, body, now=learning.now())
 
 
@@ -131,10 +149,17 @@ async def get_cycle(
 async def patch_cycle(
     runtime: RuntimeDep, db: SessionDep, session: LearnerDep, cycle_id: str, body: LearnerCyclePatch
 ) -> CycleView:
-    """Document the cycle; case answers are scored here with the content."""
-    patch = CyclePatch(**body.model_dump(exclude_unset=True))
+    """Document the cycle; case answers are scored here with the content, and missed or
+    unsure questions join the review queue."""
+    patch = CyclePatch(**body.model_dump(exclude_unset=True, exclude={"unsure"}))
     return await learning.document(
-        runtime.content, runtime.credit_rules, db, session.learner_key, cycle_id, patch
+        runtime.content,
+        runtime.credit_rules,
+        db,
+        session.learner_key,
+        cycle_id,
+        patch,
+        unsure=body.unsure or (),
     )
 
 
@@ -175,7 +200,8 @@ async def requirements(
 
 @router.get("/reviews/due")
 async def reviews_due(runtime: RuntimeDep, db: SessionDep, session: LearnerDep) -> list[DueReview]:
-    """The missed case questions due now, the longest overdue first."""
+    """The missed or unsure case questions due now (never a mastered one), the longest
+    overdue first, each with why it is in the queue."""
     return await learning.due_reviews(runtime.content, db, session.learner_key)
 
 
@@ -183,8 +209,9 @@ async def reviews_due(runtime: RuntimeDep, db: SessionDep, session: LearnerDep) 
 async def answer_review(
     runtime: RuntimeDep, db: SessionDep, session: LearnerDep, review_id: str, body: ReviewAnswer
 ) -> ReviewFeedback:
-    """Grade the answer (right: Good, wrong: Again), with the case's explanation and the date
-    the question comes back; a choice not among the options is 400."""
+    """Grade the answer (right: Good, wrong: Again), with the case's explanation, the date
+    the question comes back and whether it is now mastered (answered well twice in a row:
+    it leaves the queue); a choice not among the options is 400."""
     return await learning.answer_review(
         runtime.content, db, session.learner_key, review_id, body.choice
     )

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hmac
 import logging
 import time
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,9 +65,24 @@ class AuthorizationStart:
 
 @dataclass(frozen=True, slots=True)
 class LaunchResult:
+    """Who signed in, and where the launch leads: the card's learning cycle, the review
+    question a recall card named, or My learning (with a notice when the card's context
+    could not be used)."""
+
     session: AppSession
     cycle_id: str | None
     notice: str | None
+    review_id: str | None = None
+
+    @property
+    def target(self) -> str:
+        """The page to open after sign-in: only our own paths and notice codes, nothing
+        from the request."""
+        if self.notice:
+            return f"/app/?notice={self.notice}"
+        if self.review_id:
+            return f"/app/reviews/{self.review_id}"
+        return f"/app/cycles/{self.cycle_id}" if self.cycle_id else "/app/"
 
 
 def redirect_uri(public_url: str) -> str:
@@ -181,7 +197,7 @@ async def complete_launch(
 ) -> LaunchResult:
     """The callback: consume the state, check the response's issuer (RFC 9207), exchange the
     code, validate the id_token, sign the learner in and start the learning cycle the card's
-    appContext names (if any)."""
+    appContext names (if any), or, for a recall card, point at its review question."""
     launch = await SessionStore(runtime.state, runtime.settings).pop_launch(state)
     if launch is None or not bind or not hmac.compare_digest(launch.bind, bind):
         raise LaunchError(
@@ -204,8 +220,10 @@ async def complete_launch(
     session = await SessionStore(runtime.state, runtime.settings).create(
         learner_key=learner, registration_id=str(registration.id), issuer=registration.issuer
     )
-    cycle_id, notice = await _cycle_from_context(runtime, db, learner, app_context)
-    return LaunchResult(session=session, cycle_id=cycle_id, notice=notice)
+    landing = await _landing(runtime, db, learner, app_context)
+    return LaunchResult(
+        session=session, cycle_id=landing.cycle_id, notice=landing.notice, review_id=landing.review
+    )
 
 
 def _credentials(server_secret: bytes, registration: EhrRegistration) -> ClientCredentials:
@@ -268,20 +286,30 @@ async def _tokens(
     return claims, app_context
 
 
-async def _cycle_from_context(
-    runtime: Runtime, db: AsyncSession, learner: str, raw: object
-) -> tuple[str | None, str | None]:
-    """appContext -> (cycle id, None), or (None, a notice for My learning)."""
+@dataclass(frozen=True, slots=True)
+class _Landing:
+    cycle_id: str | None = None
+    notice: str | None = None
+    review: str | None = None
+
+
+async def _landing(runtime: Runtime, db: AsyncSession, learner: str, raw: object) -> _Landing:
+    """appContext -> the card's cycle (started with why the card was shown), a recall card's
+    review question (no cycle: answering it is the whole visit), or a notice for My
+    learning."""
     if raw is None or raw == "":
-        return None, None
+        return _Landing()
     if not isinstance(raw, str):
-        return None, NOTICE_INVALID
+        return _Landing(notice=NOTICE_INVALID)
     try:
         context = runtime.app_context.verify(raw)
     except InvalidAppContext as exc:
-        return None, NOTICE_EXPIRED if "expired" in str(exc) else NOTICE_INVALID
+        return _Landing(notice=NOTICE_EXPIRED if "expired" in str(exc) else NOTICE_INVALID)
     if context.learner and context.learner != learner:
-        return None, NOTICE_INVALID  # a card issued to another clinician
+        return _Landing(notice=NOTICE_INVALID)  # a card issued to another clinician
+    if context.review_id is not None:
+        review = _review_id(context.review_id)
+        return _Landing(review=review) if review else _Landing(notice=NOTICE_INVALID)
     cycle_id = await learning.start_from_card(
         runtime.content,
         runtime.credit_rules,
@@ -289,5 +317,14 @@ async def _cycle_from_context(
         learner,
         item_id=context.item_id,
         card_uuid=context.card_uuid,
+        shown_because=context.why,
     )
-    return (cycle_id, None) if cycle_id else (None, NOTICE_MISSING)
+    return _Landing(cycle_id=cycle_id) if cycle_id else _Landing(notice=NOTICE_MISSING)
+
+
+def _review_id(value: str) -> str | None:
+    """A review question's id as our paths write it (a UUID), or None."""
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        return None

@@ -8,13 +8,14 @@ score case answers with the content (never trusting a score from the browser) an
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.errors import NotFound
+from service.errors import BadRequest, NotFound
 
 if TYPE_CHECKING:
     from service.cards.cases import CaseScore
@@ -54,6 +55,13 @@ def content_item(content: ContentLibrary, item_id: str) -> ContentItem | None:
     except KeyError:
         return None
     return item
+
+
+def check_goals(content: ContentLibrary, goals: Iterable[str] | None) -> None:
+    """Learning goals are topic ids of the library's vocabulary; BadRequest otherwise (the
+    credit service stores them without knowing the library)."""
+    if goals is not None and any(goal not in content.topics for goal in goals):
+        raise BadRequest("Choose your learning goals from the library's topics.")
 
 
 def search_library(content: ContentLibrary, query: str, limit: int = 10) -> list[ContentItem]:
@@ -99,8 +107,10 @@ async def start_from_card(
     *,
     item_id: str,
     card_uuid: str | None,
+    shown_because: str | None = None,
 ) -> str | None:
-    """Start (or resume: one cycle per card) the learner's cycle for a content item."""
+    """Start (or resume: one cycle per card) the learner's cycle for a content item;
+    `shown_because`: why the card was shown (its appContext's why code), for the learn page."""
     from service.credit import service as credit
 
     item = content_item(content, item_id)
@@ -113,6 +123,7 @@ async def start_from_card(
         card_uuid=card_uuid,
         now=now(),
         rules=rules,
+        shown_because=shown_because,
     )
     return str(cycle.id)
 
@@ -150,19 +161,24 @@ async def document(
     learner: str,
     cycle_id: str,
     patch: CyclePatch,
+    unsure: Iterable[str] = (),
 ) -> CycleView:
-    """Save what the learner documented; case answers are scored here, server side, and each
-    question missed joins the learner's review queue (once)."""
+    """Save what the learner documented; case answers are scored here, server side. Each
+    question missed, and each answered right but marked unsure (`unsure`: question ids, read
+    only with case answers), joins the learner's review queue (once)."""
     from service.credit import service as credit
     from service.credit.schemas import CyclePatch
     from service.reviews import service as reviews
 
     cycle = await get_cycle(rules, db, learner, cycle_id)
     missed: list[str] = []
+    doubted: list[str] = []
     if patch.case_answers is not None:
         result = score_answers(content, cycle.item_id, patch.case_answers)
         patch = patch.model_copy(update={"case_score": result.score, "case_passed": result.passed})
+        marked = set(unsure)
         missed = [entry.question_id for entry in result.feedback if not entry.correct]
+        doubted = [e.question_id for e in result.feedback if e.correct and e.question_id in marked]
     else:  # a score only ever comes from the answers, never from the caller
         patch = CyclePatch(
             **patch.model_dump(exclude_unset=True, exclude={"case_score", "case_passed"})
@@ -170,8 +186,22 @@ async def document(
     view: CycleView = await credit.update_cycle(
         db, learner, cycle.id, patch, rules=rules, now=now()
     )
-    await reviews.enqueue_missed(db, learner, cycle.item_id, missed, now())
+    await reviews.enqueue_answers(
+        db, learner, cycle.item_id, missed=missed, unsure=doubted, now=now()
+    )
     return view
+
+
+def why_this_card(content: ContentLibrary, cycle: CycleView) -> str | None:
+    """The learn page's one line on why the card behind a cycle was shown (from the code the
+    launch kept, `shown_because`); None for a cycle the learner started from the library,
+    where no card was shown."""
+    from service.cards.why import why_line
+
+    if cycle.card_uuid is None:
+        return None
+    line: str = why_line(cycle.shown_because, content.topics, now().date())
+    return line
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,11 +246,20 @@ async def claim_of(
 
 
 async def due_reviews(content: ContentLibrary, db: AsyncSession, learner: str) -> list[DueReview]:
-    """The learner's missed questions due now (the review queue's)."""
+    """The learner's missed or unsure questions due now (the review queue's)."""
     from service.reviews import service as reviews
 
     found: list[DueReview] = await reviews.due_reviews(content, db, learner, now())
     return found
+
+
+async def due_count(content: ContentLibrary, db: AsyncSession, learner: str) -> str:
+    """The home's "N to review" number: exact up to 50, then "50+"."""
+    from service.reviews import service as reviews
+
+    count = await reviews.count_due(content, db, learner, now())
+    label: str = reviews.count_label(count)
+    return label
 
 
 async def get_review(

@@ -8,6 +8,7 @@ CSRF token, followed by a redirect (post/redirect/get).
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -172,8 +173,9 @@ async def save_profile(
 ) -> Response:
     """Save the profile, then go back to the cycle it was opened from (or My learning).
     A field to fix shows the form again with what was typed and a message next to it."""
+    save = partial(views.save_profile, topics=runtime.content.topics)
     return await _save_then_back(
-        request, runtime, db, session, views.save_profile, "/reflect?notice=ready", "profile"
+        request, runtime, db, session, save, "/reflect?notice=ready", "profile"
     )
 
 

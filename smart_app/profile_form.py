@@ -1,9 +1,14 @@
 """The profile form: the saved profile as field values, and the posted fields as a
-`ProfileUpdate`, each refused field with a message in plain words next to it."""
+`ProfileUpdate`, each refused field with a message in plain words next to it.
+
+Field names: one per value, so that a form shown again keeps everything typed (a row's
+`license_state_0`, `license_number_0`, `license_renews_0`; one checkbox `goal_{topic id}`
+per topic of the library's vocabulary, value "yes")."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import date
 from typing import TYPE_CHECKING, Any, TypeVar, get_args
 
@@ -31,6 +36,9 @@ MESSAGES = {
     "board_id": "Add your ID with this board (up to 40 characters).",
     "birth_month": "Give the month as a number from 1 to 12.",
     "birth_day": "Give the day as a number from 1 to 31.",
+    "license_renews": "Give a real date as year-month-day, for example 2027-05-31.",
+    "board_renews": "Give a real date as year-month-day, for example 2027-12-31.",
+    "learning_goals": "Choose your learning goals from the list of topics.",
 }
 
 # the fields' labels, in the order of the page (`{n}`: the row's number)
@@ -39,11 +47,14 @@ LABELS = {
     "given_name": "Given name",
     "family_name": "Family name",
     "specialty": "Specialty",
+    "learning_goals": "Learning goals",
     "npi": "NPI",
     "license_state": "State {n}",
     "license_number": "License number {n}",
+    "license_renews": "Renewal date {n}",
     "board": "Board {n}",
     "board_id": "Board ID {n}",
+    "board_renews": "Board due date {n}",
     "birth_month": "Birth month",
     "birth_day": "Birth day",
 }
@@ -80,9 +91,17 @@ def values_of(profile: LearnerProfileView) -> dict[str, str]:
     }
     for i, lic in enumerate(profile.state_licenses):
         values |= {f"license_state_{i}": lic.state, f"license_number_{i}": lic.number}
+        values[f"license_renews_{i}"] = lic.renews_on.isoformat() if lic.renews_on else ""
     for i, board in enumerate(profile.board_ids):
         values |= {f"board_{i}": board.board, f"board_id_{i}": board.id}
+        values[f"board_renews_{i}"] = board.renews_on.isoformat() if board.renews_on else ""
+    values |= {f"goal_{topic}": "yes" for topic in profile.learning_goals}
     return values
+
+
+def goal_labels(profile: LearnerProfileView, topics: Mapping[str, str]) -> list[str]:
+    """The labels of the learner's goals the vocabulary still has, in the learner's order."""
+    return [topics[goal] for goal in profile.learning_goals if goal in topics]
 
 
 def _valid(reader: FormReader, model: type[Model], fields: dict[str, Any]) -> Model | None:
@@ -107,22 +126,53 @@ def _number(reader: FormReader, name: str) -> int | None:
     return int(value) if value else None
 
 
-def _rows(reader: FormReader, model: type[Model], first: str, second: str) -> list[Model]:
-    """The valid filled rows of a repeated two-field group (empty rows are ignored)."""
+def _date(reader: FormReader, name: str) -> date | None:
+    """A date field (`<input type=date>` sends year-month-day); anything else, or a day the
+    calendar lacks (30 February), gets its message."""
+    value = reader.text(name, 40)
+    if value is None:
+        return None
+    try:
+        if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+            raise ValueError(value)
+        return date.fromisoformat(value)
+    except ValueError:
+        reader.fail(name, MESSAGES[re.sub(r"_\d+$", "", name)])
+        return None
+
+
+def _rows(
+    reader: FormReader, model: type[Model], first: str, second: str, renews: str
+) -> list[Model]:
+    """The valid filled rows of a repeated group of two fields and a renewal date (empty rows
+    are ignored; a date alone asks for the row's other fields)."""
     keys = ("state", "number") if first == "license_state" else ("board", "id")
     found = []
     for i in range(10):
         a, b = reader.text(f"{first}_{i}", 40), reader.text(f"{second}_{i}", 40)
-        if a or b:
-            pairs = {keys[0]: (f"{first}_{i}", (a or "").upper()), keys[1]: (f"{second}_{i}", b)}
+        typed = reader.text(f"{renews}_{i}", 40) is not None
+        day = _date(reader, f"{renews}_{i}")
+        if a or b or typed:
+            pairs = {
+                keys[0]: (f"{first}_{i}", (a or "").upper()),
+                keys[1]: (f"{second}_{i}", b),
+                "renews_on": (f"{renews}_{i}", day),
+            }
             if (row := _valid(reader, model, pairs)) is not None:
                 found.append(row)
     return found
 
 
-def profile_update(reader: FormReader) -> ProfileUpdate:
+def _goals(reader: FormReader, topics: Mapping[str, str]) -> list[str]:
+    """The topics ticked, in the vocabulary's order (a box for a topic the vocabulary lacks
+    is ignored: the form never offered it)."""
+    return [topic for topic in topics if reader.text(f"goal_{topic}", 3) == "yes"]
+
+
+def profile_update(reader: FormReader, topics: Mapping[str, str]) -> ProfileUpdate:
     """The profile form as a ProfileUpdate (an empty field clears it; the single `name` of an
-    older profile is left as it is); FormInvalid otherwise."""
+    older profile is left as it is); FormInvalid otherwise. `topics`: the vocabulary the
+    learning goals are chosen from (no boxes ticked clears the goals)."""
     from service.credit.schemas import BoardId, ProfileUpdate, StateLicense
 
     month, day = _number(reader, "birth_month"), _number(reader, "birth_day")
@@ -136,9 +186,10 @@ def profile_update(reader: FormReader) -> ProfileUpdate:
     fields["consent_to_report"] = ("consent", reader.text("consent_to_report", 3) == "yes")
     fields["state_licenses"] = (
         "license_state_0",
-        _rows(reader, StateLicense, "license_state", "license_number"),
+        _rows(reader, StateLicense, "license_state", "license_number", "license_renews"),
     )
-    fields["board_ids"] = ("board_0", _rows(reader, BoardId, "board", "board_id"))
+    fields["board_ids"] = ("board_0", _rows(reader, BoardId, "board", "board_id", "board_renews"))
+    fields["learning_goals"] = ("learning_goals", _goals(reader, topics))
     update = _valid(reader, ProfileUpdate, fields)
     reader.check()
     assert update is not None

@@ -110,11 +110,8 @@ async def callback(
         clear_cookie(page, runtime.settings, cookie)
         return page
     # Only our own paths and our own notice codes: nothing from the request decides where
-    # the browser goes.
-    target = f"/app/cycles/{result.cycle_id}" if result.cycle_id else "/app/"
-    if result.notice:
-        target = f"/app/?notice={result.notice}"
-    response = RedirectResponse(target, status_code=303)
+    # the browser goes (a card's cycle, a recall card's question, My learning).
+    response = RedirectResponse(result.target, status_code=303)
     response.headers["Cache-Control"] = "no-store"  # it carries a new session cookie
     set_cookie(
         response,

@@ -218,3 +218,40 @@ def render_card(
     }
     pruned: dict[str, Any] = _prune(card)
     return pruned
+
+
+RECALL_LABEL = "Answer in 30 s"
+_RECALL_DETAIL = {
+    "missed": "A question you missed on this case is due for review.",
+    "unsure": "A question you marked as unsure on this case is due for review.",
+}
+
+
+def render_recall_card(
+    item: ContentItem, *, reason: str, card_uuid: str, launch_url: str, app_context: str
+) -> dict[str, Any]:
+    """The quiet recall card (`recall.offer_recall`): an info card naming the case whose
+    question is due, linking to that question (the `app_context` names it). No relevance
+    line, vignette or teaching points: the question itself is the card's whole content."""
+    detail = _RECALL_DETAIL.get(reason, _RECALL_DETAIL["missed"])
+    card = {
+        "uuid": card_uuid,
+        "summary": _summary(f"Quick recall (30 s): {item.title}"),
+        "indicator": "info",
+        "detail": f"{detail} It takes about 30 seconds.\n\n{citation(item)}",
+        "source": {
+            "label": item.source.organization,
+            "url": str(item.source.url),
+            "topic": {"system": CONTENT_SYSTEM, "code": item.id, "display": item.title},
+        },
+        "links": [
+            {
+                "label": RECALL_LABEL,
+                "url": launch_url,
+                "type": "smart",
+                "appContext": app_context,
+            },
+        ],
+    }
+    pruned: dict[str, Any] = _prune(card)
+    return pruned

@@ -30,6 +30,8 @@ from service.db.base import utcnow
 from service.db.changes import learner_changed
 from service.errors import Conflict, NotFound
 
+WHY_MAX = 80  # `LearningCycle.shown_because`
+
 
 @cache
 def bundled_rules() -> CreditRules:
@@ -96,8 +98,11 @@ async def start_cycle(
     card_uuid: str | None,
     now: datetime,
     rules: CreditRules | None = None,
+    shown_because: str | None = None,
 ) -> CycleView:
-    """Start (or, for a card already launched, return) the learner's cycle for an item."""
+    """Start (or, for a card already launched, return) the learner's cycle for an item.
+    `shown_because` is why the card was shown (a `why_code` from its signed appContext), kept
+    for the learn page's one line; a code longer than the column is not kept."""
     rules = rules or bundled_rules()
     if card_uuid is not None and (found := await _by_card(session, learner_key, card_uuid)):
         return cycle_view(found, rules)
@@ -109,6 +114,7 @@ async def start_cycle(
         status="pending",
         started_at=now,
         updated_at=now,
+        shown_because=shown_because if shown_because and len(shown_because) <= WHY_MAX else None,
     )
     if not await _insert_cycle(session, row):  # the same card launched concurrently
         assert card_uuid is not None

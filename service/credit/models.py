@@ -74,7 +74,7 @@ class LearningCycle(Base):
     passing_score: Mapped[float | None] = mapped_column(Float, default=None)
     case_minutes: Mapped[int | None] = mapped_column(Integer, default=None)
     # why the hook chose this card for this learner (a code from the signed appContext, shown
-    # on the learn page in one line: service/cards/ranking.py: why_line)
+    # on the learn page in one line: service/cards/why.py: why_line)
     shown_because: Mapped[str | None] = mapped_column(String(80), default=None)
     application: Mapped[str | None] = mapped_column(String(40), default=None)
     application_text: Mapped[str | None] = mapped_column(Text, default=None)

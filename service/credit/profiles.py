@@ -1,5 +1,6 @@
-"""Learner profiles: what a clinician chooses to tell us for certificates and board reports.
-Every change is audited (which fields, never their values).
+"""Learner profiles: what a clinician chooses to tell us for certificates and board reports,
+and the learning goals (topic ids) the hook ranks cards by. Every change is audited (which
+fields, never their values); a change the hook reads marks the learner changed.
 
 Names: `given_name` and `family_name` are held apart (board reports need them as given). A
 profile written before them has only the single `name`: it still prints on certificates, and
@@ -18,7 +19,9 @@ from service.credit.schemas import BoardId, LearnerProfileView, ProfileUpdate, S
 from service.db.base import utcnow
 from service.db.changes import learner_changed
 
-_LIST_FIELDS = frozenset({"state_licenses", "board_ids"})
+_LIST_FIELDS = frozenset({"state_licenses", "board_ids", "learning_goals"})
+# what the hook reads of a profile: its audience, specialty and the learner's goals (ranking)
+_HOOK_FIELDS = frozenset({"profession", "specialty", "learning_goals"})
 
 
 def display_name(given: str | None, family: str | None, single: str | None) -> str | None:
@@ -65,6 +68,7 @@ def profile_view(learner_key: str, row: LearnerProfile | None) -> LearnerProfile
         birth_month=row.birth_month,
         birth_day=row.birth_day,
         consent_to_report=row.consent_to_report,
+        learning_goals=list(row.learning_goals or []),
     )
 
 
@@ -83,7 +87,12 @@ async def _get_or_create(session: AsyncSession, learner_key: str, now: datetime)
     if row is not None:
         return row
     row = LearnerProfile(
-        learner=learner_key, state_licenses=[], board_ids=[], created_at=now, updated_at=now
+        learner=learner_key,
+        state_licenses=[],
+        board_ids=[],
+        learning_goals=[],
+        created_at=now,
+        updated_at=now,
     )
     try:
         async with session.begin_nested():
@@ -116,8 +125,8 @@ async def update_profile(
             changed.append(field)
     if changed:
         row.updated_at = now
-        if {"profession", "specialty"} & set(changed):
-            learner_changed(session, learner_key)  # the hook's audience and specialty
+        if _HOOK_FIELDS & set(changed):
+            learner_changed(session, learner_key)  # the hook's audience, specialty, goals
         audit.add(
             session,
             actor=learner_key,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Literal
 
 from pydantic import (
@@ -87,13 +87,40 @@ class CycleView(BaseModel):
     claimed_at: datetime | None
     claim_deadline: datetime
     patient_data_reminder: str
+    # why the card behind the cycle was shown (a short code, `service/cards/ranking.py:
+    # why_code`); None for a cycle started from the library or before it was kept
+    shown_because: str | None = None
+
+
+RENEWAL_YEARS_AHEAD = 10  # a renewal date further ahead is a typing slip (the year)
+MAX_LEARNING_GOALS = 5  # a handful of topics keeps the ranking's lift meaningful
+
+
+def latest_renewal(today: date) -> date:
+    """The furthest renewal date accepted on `today` (29 February: 28 February)."""
+    try:
+        return today.replace(year=today.year + RENEWAL_YEARS_AHEAD)
+    except ValueError:
+        return today.replace(year=today.year + RENEWAL_YEARS_AHEAD, day=28)
 
 
 class _Renewing(BaseModel):
     """A license or board id; `renews_on` is left out when not given (the stored and served
-    shape of profiles written before it)."""
+    shape of profiles written before it). A renewal date more than 10 years ahead is refused
+    (a past one is kept: the requirements roll it forward a cycle at a time)."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("renews_on", check_fields=False)
+    @classmethod
+    def _not_too_far(cls, value: date | None) -> date | None:
+        if value is not None and value > latest_renewal(datetime.now(UTC).date()):
+            raise _problem(
+                "renews_too_far",
+                f"A renewal date is at most {RENEWAL_YEARS_AHEAD} years ahead: please check "
+                "the year.",
+            )
+        return value
 
     @model_serializer(mode="wrap")
     def _without_empty_date(self, handler: SerializerFunctionWrapHandler) -> dict[str, object]:
@@ -164,6 +191,9 @@ class ProfileUpdate(BaseModel):
     birth_month: int | None = None
     birth_day: int | None = None
     consent_to_report: bool | None = None
+    # topic ids of the content library's vocabulary the learner wants to focus on (the app
+    # checks them against the library: this package does not know it)
+    learning_goals: list[str] | None = None
 
     @field_validator("given_name", "family_name", "name")
     @classmethod
@@ -202,6 +232,18 @@ class ProfileUpdate(BaseModel):
     def _birth_day(cls, value: int | None) -> int | None:
         return _within(value, 1, 31, "Your birth day is a number from 1 to 31.")
 
+    @field_validator("learning_goals")
+    @classmethod
+    def _goals(cls, value: list[str] | None) -> list[str] | None:
+        if value is None:
+            return None
+        goals = list(dict.fromkeys(value))  # a topic chosen twice is chosen once
+        if len(goals) > MAX_LEARNING_GOALS:
+            raise _problem("too_many_goals", f"Choose at most {MAX_LEARNING_GOALS} learning goals.")
+        if not all(re.fullmatch(r"[a-z0-9][a-z0-9-]{0,59}", goal) for goal in goals):
+            raise _problem("unknown_goal", "Choose your learning goals from the list of topics.")
+        return goals
+
     @field_validator("state_licenses")
     @classmethod
     def _upper_state(cls, value: list[StateLicense] | None) -> list[StateLicense] | None:
@@ -231,6 +273,7 @@ class LearnerProfileView(BaseModel):
     birth_month: int | None = None
     birth_day: int | None = None
     consent_to_report: bool = False
+    learning_goals: list[str] = Field(default_factory=list)  # topic ids
 
 
 class LedgerEntryView(BaseModel):

@@ -17,7 +17,8 @@ Profiles
 
 Learning cycles
 - `start_cycle(session, *, learner_key, item: CycleItem, card_uuid: str | None, now,
-  rules=None) -> CycleView` (idempotent per (learner, card_uuid))
+  rules=None, shown_because=None) -> CycleView` (idempotent per (learner, card_uuid);
+  `shown_because`: the card's why code, kept on a new cycle)
 - `list_cycles(session, learner_key, status=None, *, rules=None) -> list[CycleView]`
 - `get_cycle(session, learner_key, cycle_id, *, rules=None) -> CycleView` (NotFound for
   another learner's cycle)

@@ -5,7 +5,8 @@ per call on SQLite (aiosqlite's thread hop and SQLAlchemy's execution), four tim
 floor's whole 50 KB request. A clinician calls again every few minutes, so the state is kept
 per learner and kept current instead of re-read:
 
-- cards this worker issues are written through (`shown`) as they are recorded;
+- cards this worker issues are written through (`shown`, and `recalled` for a recall card)
+  as they are recorded;
 - a unit of work that changes what the hook knows of a learner (feedback, a cycle's
   completion, the profile) marks it (`service/db/changes.py`); after its commit the entry is
   dropped here and, over the shared state's channel, in every other worker;
@@ -106,6 +107,17 @@ class LearnerStates:
         for item_id in item_ids:
             recently_shown[item_id] = max(at, recently_shown.get(item_id, at))
         self._entries[learner] = (loaded_at, replace(state, recently_shown=recently_shown))
+
+    def recalled(self, learner: str, at: datetime) -> None:
+        """A recall card this worker just issued (write-through): none again for a day."""
+        self._outdate((learner,))  # a load in flight may have missed it: it must not store
+        entry = self._entries.get(learner)
+        if entry is None:
+            return
+        loaded_at, state = entry
+        last = state.last_recall_at
+        recalled_at = at if last is None else max(at, last)
+        self._entries[learner] = (loaded_at, replace(state, last_recall_at=recalled_at))
 
     def forget(self, learners: Iterable[str]) -> None:
         for learner in self._outdate(learners):

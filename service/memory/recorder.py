@@ -25,6 +25,8 @@ log = logging.getLogger("bedside.hooks.recorder")
 FLUSH_INTERVAL_SECONDS = 0.2
 FLUSH_BATCH = 200
 MAX_BUFFER = 50_000
+LEARN = "learn"  # a snippet or case card for this patient
+RECALL = "recall"  # a quick-recall card: a due review question (`service/cards/recall.py`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +41,7 @@ class IssuedCardRecord:
     issuer: str
     tenant: str | None
     issued_at: datetime
+    purpose: str = LEARN  # LEARN, or RECALL: a due review question, not a new card
 
 
 _FIELDS = tuple(field.name for field in fields(IssuedCardRecord))

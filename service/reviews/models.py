@@ -1,5 +1,6 @@
 """ORM model of the review queue: one row per (learner, content item, case question) the learner
-missed, with its FSRS state. No patient data: a pseudonymous learner key and content ids."""
+missed or marked unsure, with its FSRS state, why it was queued and its mastery streak. No
+patient data: a pseudonymous learner key and content ids."""
 
 from __future__ import annotations
 

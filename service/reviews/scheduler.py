@@ -3,7 +3,11 @@
 `next_state` is a function of (state, answer, now) only: fuzzing is off (no randomness) and a
 new card is built with a fixed id and `due=now` (the library would otherwise read the clock).
 Steps are a day, not minutes: the learner is a clinician between patients, and a question
-asked again ten minutes after its explanation tests memory of the page, not of the point."""
+asked again ten minutes after its explanation tests memory of the page, not of the point.
+
+A right answer the learner marked unsure is FSRS's Hard ("recalled, with serious
+difficulty"): it comes back sooner than a sure right answer (Good), later than a miss
+(Again)."""
 
 from __future__ import annotations
 
@@ -23,8 +27,17 @@ _SCHEDULER = Scheduler(
 _CARD_ID = 1  # the row has its own id; a fixed one keeps the state a pure value
 
 
-def next_state(state: State | None, correct: bool, now: datetime) -> tuple[State, datetime]:
-    """The FSRS state after one answer at `now` (right: Good, wrong: Again) and its due time.
+def rating(correct: bool, unsure: bool = False) -> Rating:
+    """The FSRS rating of an answer: wrong is Again, right but unsure Hard, right Good."""
+    if not correct:
+        return Rating.Again
+    return Rating.Hard if unsure else Rating.Good
+
+
+def next_state(
+    state: State | None, correct: bool, now: datetime, *, unsure: bool = False
+) -> tuple[State, datetime]:
+    """The FSRS state after one answer at `now` (see `rating`) and its due time.
 
     `state` None is a question never reviewed. `now` must be timezone-aware."""
     at = now.astimezone(UTC)
@@ -33,6 +46,5 @@ def next_state(state: State | None, correct: bool, now: datetime) -> tuple[State
         if state is not None
         else Card(card_id=_CARD_ID, due=at)
     )
-    rating = Rating.Good if correct else Rating.Again
-    reviewed, _log = _SCHEDULER.review_card(card, rating, review_datetime=at)
+    reviewed, _log = _SCHEDULER.review_card(card, rating(correct, unsure), review_datetime=at)
     return cast(State, reviewed.to_dict()), reviewed.due

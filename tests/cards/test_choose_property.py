@@ -28,6 +28,7 @@ from tests.cards.test_index_property import AT, VALUESETS, item_spec, patients
 NOW = datetime(2021, 4, 1, 12, tzinfo=UTC)
 SPECIALTIES = ["cardiology", "family-medicine", "endocrinology"]
 PROFESSIONS = ["physician", "nurse-practitioner"]
+TOPICS = ["diabetes", "lipids", "kidney"]
 
 looks = st.fixed_dictionaries(
     {
@@ -36,6 +37,7 @@ looks = st.fixed_dictionaries(
         "case": st.booleans(),
         "specialties": st.lists(st.sampled_from(SPECIALTIES), max_size=2, unique=True),
         "professions": st.lists(st.sampled_from(PROFESSIONS), max_size=1, unique=True),
+        "topics": st.lists(st.sampled_from(TOPICS), max_size=2, unique=True),
     }
 )
 
@@ -57,6 +59,7 @@ def _item(n: int, spec: Any, hooks: list[str], days: int, look: dict[str, Any]) 
             "grade": look["grade"],
         },
         audience={"specialties": look["specialties"], "professions": look["professions"]},
+        topics=look["topics"],
         **extra,
     )
 
@@ -72,16 +75,23 @@ def libraries(draw: st.DrawFn) -> ContentLibrary:
 
 @st.composite
 def learner_states(draw: st.DrawFn) -> LearnerState:
+    """Any learner state, the learner's signals included: goals, misses (some unsure, some
+    after `NOW`), mastered items, shown and hidden items (ids of `libraries`' items)."""
     ids = [f"item-{n}" for n in range(14)]
     some = st.lists(st.sampled_from(ids), max_size=4, unique=True)
     moments = st.integers(-60, 60).map(lambda days: NOW + timedelta(days=days))
+    missed = draw(st.dictionaries(st.sampled_from(ids), moments, max_size=4))
     return LearnerState(
-        recently_shown=draw(st.dictionaries(st.sampled_from(ids), moments, max_size=4)),
+        recently_shown=draw(st.dictionaries(st.sampled_from(ids), moments, max_size=6)),
         dismissed=frozenset(draw(some)),
         snoozed_until=draw(st.dictionaries(st.sampled_from(ids), moments, max_size=3)),
         learned=frozenset(draw(some)),
         specialty=draw(st.none() | st.sampled_from(SPECIALTIES)),
         profession=draw(st.none() | st.sampled_from(PROFESSIONS)),
+        goals=frozenset(draw(st.lists(st.sampled_from(TOPICS), max_size=2))),
+        missed=missed,
+        unsure=frozenset(draw(st.lists(st.sampled_from(sorted(missed) or ids), max_size=2))),
+        mastered=frozenset(draw(some)),
     )
 
 
@@ -102,7 +112,8 @@ def test_choose_equals_select_of_every_match(
 ) -> None:
     policy = FatiguePolicy(max_cards=max_cards, repeat_window_days=window)
     for hook in HOOKS:
-        expected = select(match(library, facts, hook=hook, at=AT), state, policy, now=NOW)
+        matches = match(library, facts, hook=hook, at=AT)
+        expected = select(matches, state, policy, now=NOW, library=library)
         assert choose(library, facts, state, policy, hook=hook, at=AT, now=NOW) == expected
 
 

@@ -124,6 +124,6 @@ def test_choose_equals_select_on_a_reopened_chart(
     policy = FatiguePolicy(repeat_window_days=window)
     for hook in HOOKS:
         matches = match(library, facts, hook=hook, at=AT)
-        expected = select(matches, state, policy, now=NOW, on_chart=on_chart)
+        expected = select(matches, state, policy, now=NOW, on_chart=on_chart, library=library)
         chosen = choose(library, facts, state, policy, hook=hook, at=AT, now=NOW, on_chart=on_chart)
         assert chosen == expected

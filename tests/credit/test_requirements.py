@@ -1,4 +1,5 @@
-"""Requirements per license and board: the pure engine (no clock) and the bundled sets."""
+"""Requirements per license and board: the pure engine (no clock), the bundled sets, and a
+learner's progress from their profile's renewal date and their ledger (test database)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ from datetime import UTC, date, datetime, timedelta
 
 from hypothesis import given
 from hypothesis import strategies as st
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from service.credit import service as credit
 from service.credit.requirements import (
     Holding,
     RequirementProgress,
@@ -17,7 +20,10 @@ from service.credit.requirements import (
     holdings_of,
     requirement_progress,
 )
-from service.credit.schemas import LedgerEntryView
+from service.credit.rules import CreditRules
+from service.credit.schemas import LedgerEntryView, ProfileUpdate
+from service.db.engine import transaction
+from tests.credit.factories import NOW, make_item, make_patch
 
 TODAY = date(2026, 12, 6)
 SETS = {s.id: s for s in bundled_requirements()}
@@ -171,3 +177,39 @@ def test_reversals_net_out(
     assert progress(SETS[set_id], kept + taken_back + reversals, renews) == progress(
         SETS[set_id], kept, renews
     )
+
+
+async def test_a_renewal_date_in_the_profile_dates_the_cycle_and_a_claim_moves_it(
+    sessions: async_sessionmaker[AsyncSession], rules: CreditRules
+) -> None:
+    """Texas (22 TAC 161.35(a)): 48 credits, 24 of them Category 1, in the 24 months before
+    the renewal. A claimed 0.5 AMA PRA Category 1 credit counts toward both."""
+    learner, renews = "lrn_" + "r" * 40, date(2027, 5, 31)
+    license_ = {"state": "tx", "number": "X1", "renews_on": renews}
+    async with transaction(sessions) as db:
+        update = ProfileUpdate.model_validate(
+            {"profession": "physician-md", "state_licenses": [license_]}
+        )
+        await credit.update_profile(db, learner, update, now=NOW)
+        before = await credit.learner_requirements(db, learner, rules, item_topics={}, now=NOW)
+        cycle = await credit.start_cycle(
+            db, learner_key=learner, item=make_item(), card_uuid="card-1", now=NOW
+        )
+        await credit.update_cycle(db, learner, cycle.id, make_patch(), now=NOW)
+        claimed = await credit.claim(
+            db, learner, cycle.id, idempotency_key="k", rules=rules, now=NOW
+        )
+        after = await credit.learner_requirements(db, learner, rules, item_topics={}, now=NOW)
+    assert claimed.entry.amount == 0.5
+    texas = {r.id: r for r in before.requirements}["tx-tmb-physician"]
+    assert (texas.earned, texas.required, texas.due, texas.cycle_start) == (
+        0,
+        48,
+        renews,
+        date(2025, 5, 31),
+    )
+    assert not texas.needs_renewal_date
+    moved = {r.id: r for r in after.requirements}["tx-tmb-physician"]
+    assert (moved.earned, moved.remaining, moved.due) == (0.5, 47.5, renews)
+    assert moved.category_1 is not None
+    assert (moved.category_1.earned, moved.category_1.remaining) == (0.5, 23.5)

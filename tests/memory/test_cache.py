@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import redis
@@ -85,6 +85,26 @@ def test_issued_cards_are_written_through() -> None:
     assert dict(kept.recently_shown) == {"item-a": AT, "item-b": AT}
     assert kept.specialty == "cardiology"
     assert STATE.recently_shown == {}  # the state a concurrent call holds is not mutated
+
+
+def test_a_recall_card_is_written_through_as_the_last_recall() -> None:
+    states = listening()
+    states.put("L", STATE, states.begin_load())
+    states.recalled("L", AT)
+    states.recalled("L", AT - timedelta(hours=1))  # an older one never moves it back
+    kept = states.get("L")
+    assert kept is not None
+    assert kept.last_recall_at == AT
+    assert kept.recently_shown == {}  # its item is not shown: the repeat window ignores it
+    assert STATE.last_recall_at is None
+
+
+def test_a_load_overtaken_by_a_recall_card_this_worker_issued_is_not_stored() -> None:
+    states = listening()
+    token = states.begin_load()
+    states.recalled("L", AT)
+    states.put("L", STATE, token)  # it may have read the state before the recall card
+    assert states.get("L") is None
 
 
 def test_the_least_recently_used_learner_goes_first() -> None:

@@ -72,3 +72,31 @@ def test_a_first_miss_comes_back_the_next_day() -> None:
     at = datetime(2026, 12, 6, 9, tzinfo=UTC)
     _state, due = next_state(None, False, at)
     assert due == at + timedelta(days=1)
+
+
+UNSURE_ANSWERS = st.lists(st.sampled_from(["again", "hard", "good"]), max_size=8)
+
+
+@given(UNSURE_ANSWERS, NOW, GAPS)
+def test_a_right_answer_marked_unsure_never_comes_back_sooner_than_a_miss(
+    answers: list[str], start: datetime, gaps: list[int]
+) -> None:
+    """Unsure is FSRS's Hard: recalled, with difficulty. It is never scheduled before Again."""
+    state: State | None = None
+    at = start
+    for answer, gap in zip(answers, gaps, strict=False):
+        state, _due = next_state(state, answer != "again", at, unsure=answer == "hard")
+        at += timedelta(minutes=gap)
+    assert next_state(state, True, at, unsure=True)[1] >= next_state(state, False, at)[1]
+
+
+def test_a_first_unsure_answer_comes_back_within_two_days() -> None:
+    """Hard on a new question with a one-day learning step: one and a half steps (FSRS)."""
+    at = datetime(2026, 12, 6, 9, tzinfo=UTC)
+    _state, due = next_state(None, True, at, unsure=True)
+    assert due == at + timedelta(days=1, hours=12)
+
+
+def test_unsure_only_softens_a_right_answer() -> None:
+    at = datetime(2026, 12, 6, 9, tzinfo=UTC)
+    assert next_state(None, False, at, unsure=True) == next_state(None, False, at)
