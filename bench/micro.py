@@ -9,6 +9,7 @@ order, on a runtime built exactly as a worker builds it (`service/app.py: runnin
 from __future__ import annotations
 
 import asyncio
+import itertools
 import secrets
 import time
 import uuid
@@ -89,10 +90,12 @@ async def _stages(
         choose,
         facts_from_resources,
         match,
+        observe_practice,
         resources_from_prefetch,
         select,
     )
     from service.cards import resources_from_bundle as from_bundle
+    from service.cards.measures import PracticeObservation
     from service.hooks import service as hooks
     from service.hooks.discovery import SERVICES_BY_ID
     from service.hooks.schemas import CardsResponse
@@ -130,6 +133,13 @@ async def _stages(
     chosen = select(matches, empty, policy, now=now)
 
     issue = hooks.Issue(service, call.request.hook_instance, caller, learner, now)
+    # what a call's measures saw (three, as on an opioid order), counted for new patients
+    observed = observe_practice(runtime.content, patient, hook=service.hook, at=now.date()) or (
+        PracticeObservation("bench-item", True),
+        PracticeObservation("bench-other", False),
+        PracticeObservation("bench-third", True),
+    )
+    patients = (f"Patient/bench-{n}" for n in itertools.count())
 
     def render() -> Any:
         cards, _records = hooks.render_cards(runtime.hooks.links, issue, chosen)
@@ -164,6 +174,18 @@ async def _stages(
         "choose": timed(
             lambda: choose(
                 runtime.content, patient, empty, policy, hook=service.hook, at=now.date(), now=now
+            ),
+            repeat,
+        ),
+        # practice measures, after matching on the same facts (as the hook runs them), and
+        # counting what they saw (a new patient each time: no same-day repeat)
+        "observe_practice": timed(
+            lambda: observe_practice(runtime.content, patient, hook=service.hook, at=now.date()),
+            repeat,
+        ),
+        "practice_count": timed(
+            lambda: runtime.memory.practice.observe(
+                learner, now, observed, frozenset({"bench-item"}), next(patients)
             ),
             repeat,
         ),
@@ -238,6 +260,10 @@ async def _hook_micro(harness: Harness, site: BedsideSite, repeat: int) -> dict[
                 lambda: runtime.memory.recorder.record([next(records), next(records)]), repeat
             )
             stages["recording_and_learner_state"] = _recording_cost(stages)
+            # issue 19's budget: measures evaluated and counted, p50 <= 0.1 ms per call
+            stages["practice_p50_ms"] = round(
+                stages["observe_practice"]["p50_ms"] + stages["practice_count"]["p50_ms"], 4
+            )
         return results
 
 

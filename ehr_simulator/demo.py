@@ -20,6 +20,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from ehr_simulator.app import create_sim_app
+from ehr_simulator.outcomes import seed_demo_outcomes
 from ehr_simulator.registration import register_simulator
 from ehr_simulator.state import ClientAuth, SimConfig
 from service.app import create_app
@@ -38,6 +39,8 @@ class Demo:
     bedside: FastAPI
     sim: FastAPI
     servers: list[uvicorn.Server] = field(default_factory=list)
+    # the token of this run's education lead (set once Bedside has started; see outcomes.py)
+    education_token: str | None = None
 
     def stop(self) -> None:
         for server in self.servers:
@@ -107,11 +110,16 @@ async def _register_when_started(demo: Demo) -> None:
         if any(server.should_exit for server in demo.servers):
             return
         await asyncio.sleep(0.05)
-    await register_simulator(demo.bedside.state.runtime, demo.config)
+    runtime = demo.bedside.state.runtime
+    await register_simulator(runtime, demo.config)
+    demo.education_token = await seed_demo_outcomes(runtime.sessions, runtime.clock())
     message = (
         f"Bedside demo is running.\n"
         f"  Open the EHR simulator: {demo.config.base_url}/\n"
         f"  Bedside:                {demo.settings.public_url}/app/login\n"
+        f"  Education dashboard:    {demo.settings.public_url}/education/ "
+        f"(sign in with {demo.education_token}; a synthetic cohort of six learners is "
+        f"included, since numbers about fewer than five learners are hidden)\n"
         f"Press Ctrl-C to stop."
     )
     print(message, flush=True)  # noqa: T201 - the command's output

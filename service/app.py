@@ -191,13 +191,19 @@ def create_app(settings: Settings | None = None, *, migrate: bool = False) -> Fa
 
 def _start_background_jobs(runtime: Runtime) -> list[asyncio.Task[None]]:
     """Background work of a worker: other workers' learner-state announcements and, when an
-    LRS is configured, the xAPI outbox push."""
+    LRS is configured, the xAPI outbox push (closed months of practice counts queued first)."""
     loop = asyncio.get_running_loop()
     tasks = [loop.create_task(runtime.memory.follow())]
     if runtime.settings.lrs_url:
         from service.credit.jobs import push_periodically
+        from service.outcomes.statements import practice_publisher
 
-        job = push_periodically(runtime.settings, runtime.sessions, runtime.http)
+        job = push_periodically(
+            runtime.settings,
+            runtime.sessions,
+            runtime.http,
+            producers=(practice_publisher(runtime.content),),
+        )
         tasks.append(loop.create_task(job))
     return tasks
 
@@ -206,10 +212,20 @@ def _include_routers(app: FastAPI) -> None:
     from service.credit.routes import router as credit_router
     from service.ehr.routes import router as ehr_router
     from service.hooks.routes import router as hooks_router
+    from service.outcomes.routes import router as education_router
     from smart_app.api import router as learner_api_router
+    from smart_app.practice import router as practice_router
     from smart_app.routes import router as smart_router
 
-    for router in (hooks_router, ehr_router, credit_router, smart_router, learner_api_router):
+    for router in (
+        hooks_router,
+        ehr_router,
+        credit_router,
+        smart_router,
+        learner_api_router,
+        practice_router,
+        education_router,
+    ):
         app.include_router(router)
 
 

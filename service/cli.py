@@ -115,6 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     from service.cards.cli import register as register_content
     from service.credit.cli import register as register_credit
     from service.ehr.cli import register as register_ehr
+    from service.outcomes.cli import register as register_outcomes
 
     parser = argparse.ArgumentParser(prog="bedside", description="Point-of-care CME in the EHR.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -125,7 +126,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(handler=_serve)
     doctor = commands.add_parser("doctor", help="check configuration, database, content, EHRs")
     doctor.set_defaults(handler=_doctor)
-    for register in (register_ehr, register_content, register_credit, register_demo):
+    for register in (
+        register_ehr,
+        register_content,
+        register_credit,
+        register_outcomes,
+        register_demo,
+    ):
         register(commands)
     return parser
 

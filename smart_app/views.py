@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from service.credit.errors import ClaimRefused
     from service.credit.requirements import LearnerRequirements
     from service.credit.schemas import CycleView, MonthCredits
+    from service.reviews.service import DueReview
 
 FormData = Mapping[str, Any]
 PROFESSIONS: tuple[tuple[str, str], ...] = (
@@ -90,6 +91,8 @@ async def requirements(runtime: Runtime, db: AsyncSession, learner: str) -> Lear
 
 async def home(runtime: Runtime, db: AsyncSession, learner: str, query: str) -> dict[str, Any]:
     """To finish, credits at a glance (totals, chart), certificates, exports, the search."""
+    from smart_app import practice  # practice -> api -> views: imported when used
+
     view = await learning.home_view(runtime.credit_rules, db, learner, learning.now())
     needs = await requirements(runtime, db, learner)
     return {
@@ -108,6 +111,10 @@ async def home(runtime: Runtime, db: AsyncSession, learner: str, query: str) -> 
         "professions": PROFESSIONS,
         "years": sorted({t.year for t in view.totals}, reverse=True),
         "reviews": await learning.due_reviews(runtime.content, db, learner),
+        # "N to review": exact up to 50, then "50+" (the list above stops at 50)
+        "review_count": await learning.due_count(runtime.content, db, learner),
+        # what the learner did when a practice measure applied, before and after learning
+        "practice_panel": await practice.home_practice(runtime, db, learner),
     }
 
 
@@ -124,6 +131,7 @@ async def learn(runtime: Runtime, db: AsyncSession, learner: str, cycle_id: str)
     return {
         "cycle": cycle,
         "item": item,
+        "why": learning.why_this_card(runtime.content, cycle),  # None: not from a card
         # accreditation: who controls the content and their disclosures, before learning
         "planners": rules.planners,
         "accreditation": rules.statements.accreditation,
@@ -171,7 +179,8 @@ def claim_refusals(exc: ClaimRefused, cycle: CycleView) -> list[tuple[str, str |
 async def answer_case(
     runtime: Runtime, db: AsyncSession, session: AppSession, cycle_id: str, form: FormData
 ) -> None:
-    """Record the case answers (one option id per question) and their server-side score."""
+    """Record the case answers (one option id per question) and their server-side score; a
+    question ticked "I'm not sure" (`unsure_{id}`) comes back for review even when right."""
     from service.credit.schemas import CyclePatch
 
     check_csrf(session, FormReader(form).csrf())
@@ -183,6 +192,7 @@ async def answer_case(
         raise BadRequest("This learning item has no questions.")
     reader = FormReader(form)
     answers = {q.id: value for q in item.case.questions if (value := reader.text("q_" + q.id, 20))}
+    unsure = [q.id for q in item.case.questions if reader.text("unsure_" + q.id, 3) == "yes"]
     await learning.document(
         runtime.content,
         runtime.credit_rules,
@@ -190,6 +200,7 @@ async def answer_case(
         session.learner_key,
         cycle_id,
         CyclePatch(case_answers=answers),
+        unsure=unsure,
     )
 
 
@@ -269,9 +280,22 @@ async def start_from_library(
 async def review_page(
     runtime: Runtime, db: AsyncSession, learner: str, review_id: str
 ) -> dict[str, Any]:
-    """One missed question to answer again: just the question and its options."""
+    """One missed or unsure question to answer again: why it is there, the question and its
+    options."""
     review = await learning.get_review(runtime.content, db, learner, review_id)
-    return {"review": review, "feedback": None, "next_review": None, "error": None}
+    return {
+        "review": review,
+        "why": _why_queued(review),
+        "feedback": None,
+        "next_review": None,
+        "error": None,
+    }
+
+
+def _why_queued(review: DueReview) -> str:
+    from service.reviews.service import why_queued
+
+    return why_queued(review.reason, review.queued_at, learning.now().date())
 
 
 async def answer_review(
@@ -289,7 +313,13 @@ async def answer_review(
     feedback = await learning.answer_review(runtime.content, db, learner, review_id, choice)
     due = await learning.due_reviews(runtime.content, db, learner)
     following = next((r for r in due if r.id != review.id), None)
-    return {"review": review, "feedback": feedback, "next_review": following, "error": None}
+    return {
+        "review": review,
+        "why": _why_queued(review),
+        "feedback": feedback,
+        "next_review": following,
+        "error": None,
+    }
 
 
 async def issue_token(runtime: Runtime, session: AppSession, form: FormData) -> str:
@@ -303,10 +333,15 @@ async def profile_page(
 ) -> dict[str, Any]:
     """The profile form with the saved values, and the cycle to go back to (if any)."""
     from service.credit import service as credit
+    from service.credit.schemas import MAX_LEARNING_GOALS
 
     profile = await credit.get_profile(db, learner)
+    topics = runtime.content.topics
     return {
         "values": profile_form.values_of(profile),
+        "topics": list(topics.items()),  # the learning goals to choose from
+        "goals": profile_form.goal_labels(profile, topics),
+        "max_goals": MAX_LEARNING_GOALS,
         "errors": {},
         "summary": [],
         "name_notice": profile.name_notice,
@@ -329,13 +364,16 @@ async def back_to(
         return None
 
 
-async def save_profile(db: AsyncSession, session: AppSession, form: FormData) -> None:
-    """The profile form: an empty field clears it; FormInvalid with a message per field."""
+async def save_profile(
+    db: AsyncSession, session: AppSession, form: FormData, *, topics: Mapping[str, str]
+) -> None:
+    """The profile form: an empty field clears it; FormInvalid with a message per field.
+    `topics`: the library's vocabulary, the learning goals to choose from."""
     from service.credit import service as credit
 
     reader = FormReader(form)
     check_csrf(session, reader.csrf())
-    update = profile_form.profile_update(reader)
+    update = profile_form.profile_update(reader, topics)
     await credit.update_profile(db, session.learner_key, update, now=learning.now())
 
 

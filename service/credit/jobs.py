@@ -1,10 +1,17 @@
-"""Command-line jobs of the credit package, each one unit of work on its own engine."""
+"""Command-line jobs of the credit package, each one unit of work on its own engine, and the
+outbox's background push.
+
+Packages above the credit package may add events to the outbox before each push round
+(`Producer`): the outcomes package turns closed months of practice counts into statements
+this way. The credit package never imports them; the composition root passes them in.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import date
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import date, datetime
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -19,6 +26,11 @@ from service.settings import Settings
 
 CLI_ACTOR = "admin-cli"
 log = logging.getLogger("bedside.credit.jobs")
+
+# Adds due events to the outbox in the session's unit of work; returns how many it added
+# (0 when it has nothing left, so a round calls it until then, at most MAX_PRODUCER_BATCHES).
+Producer = Callable[[AsyncSession, datetime], Awaitable[int]]
+MAX_PRODUCER_BATCHES = 20
 
 
 async def run_report(settings: Settings, year: int) -> AnnualReport:
@@ -69,14 +81,38 @@ async def drain_outbox(
             return sent, failed
 
 
+async def produce(sessions: async_sessionmaker[AsyncSession], producers: Sequence[Producer]) -> int:
+    """Let each producer add its due events, each batch in its own unit of work, until it
+    has none left (or `MAX_PRODUCER_BATCHES` batches this round). A failing producer is
+    logged and skipped: the statements already queued are still pushed."""
+    added = 0
+    for producer in producers:
+        try:
+            for _ in range(MAX_PRODUCER_BATCHES):
+                async with transaction(sessions) as session:
+                    batch = await producer(session, utcnow())
+                added += batch
+                if batch == 0:
+                    break
+        except Exception:
+            log.exception("preparing xAPI statements failed; retrying later")
+    return added
+
+
 async def run_push(
-    settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None
+    settings: Settings,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    producers: Sequence[Producer] = (),
 ) -> PushReport:
-    """Push due outbox statements to the LRS (the `bedside credit push-xapi` command)."""
+    """Push due outbox statements to the LRS (the `bedside credit push-xapi` command), after
+    the `producers` have added theirs."""
     engine = make_engine(settings.resolved_database_url)
     try:
         async with httpx.AsyncClient(transport=transport, timeout=10.0) as http:
-            sent, failed = await drain_outbox(settings, make_sessionmaker(engine), http)
+            sessions = make_sessionmaker(engine)
+            await produce(sessions, producers)
+            sent, failed = await drain_outbox(settings, sessions, http)
     finally:
         await engine.dispose()
     return PushReport(sent=sent, failed=failed, pending=failed)
@@ -88,14 +124,17 @@ async def push_periodically(
     http: httpx.AsyncClient,
     *,
     interval_seconds: float = 60.0,
+    producers: Sequence[Producer] = (),
 ) -> None:
     """Keep the outbox flowing while the service runs (started by the app when an LRS is
     configured). On PostgreSQL each worker locks its due batch (`SKIP LOCKED`), so two workers
     never push the same rows at once; statement ids are stable, so a batch pushed again (an
     answer lost, or SQLite) is answered 409 by the LRS and counted as delivered. A down or
     trickling LRS only delays delivery: each POST has an overall deadline
-    (`outbox.PUSH_DEADLINE_SECONDS`) and its statements stay pending."""
+    (`outbox.PUSH_DEADLINE_SECONDS`) and its statements stay pending. Each round first lets
+    the `producers` add their due events (`produce`)."""
     while True:
+        await produce(sessions, producers)
         try:
             await drain_outbox(settings, sessions, http)
         except Exception:

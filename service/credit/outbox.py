@@ -8,13 +8,17 @@ PostgreSQL the due batch is locked `FOR UPDATE SKIP LOCKED` until the push's tra
 so workers pushing at the same time never POST the same rows. The LRS is an injectable
 `httpx.AsyncClient`, so tests use `httpx.MockTransport`.
 
-The outbox owns its event format (`cycle_event`, `completion_result`, `credit_result`): the
-facts of a learning event (verb, item, cycle and, for a completion or a claim, the
-statement's `result` and the cycle's `documentation`: clinical question, source, application
-to practice; rows written before it have none and render as they did). Writers record
-events; the xAPI renderer (`service/credit/exports/xapi.py`) turns them into statements when
-they are pushed or exported. Rows already stored render as they always did, so the format
-only ever gains keys.
+The outbox owns its event format (`cycle_event`, `completion_result`, `credit_result`,
+`practice_event`): the facts of a learning event (verb, item, cycle and, for a completion or
+a claim, the statement's `result` and the cycle's `documentation`: clinical question, source,
+application to practice; rows written before it have none and render as they did). Writers
+record events; the xAPI renderer (`service/credit/exports/xapi.py`) turns them into
+statements when they are pushed or exported. Rows already stored render as they always did,
+so the format only ever gains keys.
+
+A practice event (`experienced`) is one learner's counts on one practice measure in one
+closed month, both phases together; the outcomes package writes it (`enqueue_once`: its
+statement id is derived from learner, measure and month, so writing it twice is a no-op).
 """
 
 from __future__ import annotations
@@ -23,10 +27,10 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import Insert, Table, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.credit.exports.xapi import XAPI_VERSION, build_statement
@@ -34,7 +38,7 @@ from service.credit.models import LearningCycle, XapiOutboxItem
 from service.outbound import OutboundError, fetch
 
 _NAMESPACE = uuid.UUID("4f0f8a52-6a0e-4c47-9a77-5b0d3f0c1e21")
-_VERB_ORDER = {"launched": 0, "answered": 1, "completed": 2, "earned": 3}
+_VERB_ORDER = {"launched": 0, "answered": 1, "completed": 2, "earned": 3, "experienced": 4}
 MAX_BACKOFF = timedelta(hours=6)
 BASE_BACKOFF = timedelta(seconds=30)
 PUSH_DEADLINE_SECONDS = 30.0  # one batch's POST, connect to last byte; read at call time
@@ -43,6 +47,10 @@ MAX_ANSWER_BYTES = 1024 * 1024  # the LRS answers with the statement ids
 
 # The `result` extension of an `earned` event: the credit type, amount and activity
 CREDIT_EXTENSION = "https://w3id.org/bedside/xapi/credit"
+
+
+# The `result` extension of an `experienced` (practice) event: the month's counts per phase
+PRACTICE_EXTENSION = "https://w3id.org/bedside/xapi/practice"
 
 
 # the verbs whose events carry what the learner documented for the cycle
@@ -104,12 +112,54 @@ def statement_id(*parts: str) -> uuid.UUID:
     return uuid.uuid5(_NAMESPACE, "\x1f".join(parts))
 
 
+def practice_event(
+    *,
+    item_id: str,
+    title: str,
+    item_type: str,
+    month: str,
+    before: tuple[int, int],
+    after: tuple[int, int],
+) -> dict[str, object]:
+    """A month of one learner's practice on one measure (the measure id is the item id):
+    `before` and `after` are (opportunities, concordant) counted before and after the
+    learner completed a cycle on the item."""
+
+    def counts(pair: tuple[int, int]) -> dict[str, int]:
+        return {"opportunities": pair[0], "concordant": pair[1]}
+
+    return {
+        "verb": "experienced",
+        "item_id": item_id,
+        "title": title,
+        "item_type": item_type,
+        "measure_id": item_id,
+        "month": month,
+        "result": {
+            "extensions": {PRACTICE_EXTENSION: {"before": counts(before), "after": counts(after)}}
+        },
+    }
+
+
+def practice_statement_id(learner: str, measure_id: str, month: str) -> uuid.UUID:
+    """The statement id of a learner's month on a measure: a retry never duplicates it."""
+    return statement_id(learner, "practice", measure_id, month)
+
+
 def row(
-    *, learner: str, event: dict[str, object], event_id: uuid.UUID, at: datetime
+    *,
+    learner: str,
+    event: dict[str, object],
+    event_id: uuid.UUID,
+    at: datetime,
+    occurred_at: datetime | None = None,
 ) -> dict[str, Any]:
     """One pending outbox item's values, by column, every column (the id too): due at once,
-    never attempted. What `enqueue` writes, and what a caller batching its writes inserts."""
-    payload = {**event, "id": str(event_id), "learner": learner, "timestamp": at.isoformat()}
+    never attempted. What `enqueue` writes, and what a caller batching its writes inserts.
+    The statement's timestamp is `occurred_at` when the event happened before it was
+    written (a month's practice), else `at`."""
+    stamp = (occurred_at or at).isoformat()
+    payload = {**event, "id": str(event_id), "learner": learner, "timestamp": stamp}
     return {
         "id": uuid.uuid4(),
         "statement_id": event_id,
@@ -134,6 +184,25 @@ async def enqueue(
     """Add one learning event to the outbox (part of the caller's unit of work)."""
     session.add(XapiOutboxItem(**row(learner=learner, event=event, event_id=event_id, at=at)))
     await session.flush()
+
+
+async def enqueue_once(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert outbox rows (`row` values) whose statement id is not there yet; a row whose
+    statement is already queued or sent is skipped (one statement, one INSERT ... ON
+    CONFLICT DO NOTHING for the batch)."""
+    if not rows:
+        return
+    table = cast(Table, XapiOutboxItem.__table__)  # a mapped class's table is a Table
+    statement: Insert
+    if session.get_bind().dialect.name == "sqlite":
+        from sqlalchemy.dialects import sqlite
+
+        statement = sqlite.insert(table).on_conflict_do_nothing(index_elements=["statement_id"])
+    else:
+        from sqlalchemy.dialects import postgresql
+
+        statement = postgresql.insert(table).on_conflict_do_nothing(index_elements=["statement_id"])
+    await session.execute(statement, list(rows))
 
 
 def in_learning_order(rows: Sequence[XapiOutboxItem]) -> list[XapiOutboxItem]:

@@ -4,7 +4,7 @@ pure matching core. One call per CDS Hooks service request."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -22,11 +22,15 @@ from service.cards import (
     PatientFacts,
     choose,
     facts_from_resources,
+    observe_practice,
     render_card,
     resources_from_bundle,
     resources_from_prefetch,
 )
 from service.cards.library import ContentLibrary
+from service.cards.ranking import why_codes
+from service.cards.recall import Recall, offer_recall
+from service.cards.render import render_recall_card
 from service.cards.resources import Resource, resource_from
 from service.credit.rules import CreditRules
 from service.ehr.auth import VerifiedCaller
@@ -42,6 +46,7 @@ from service.hooks.schemas import (
 from service.identity import learner_key
 from service.memory import IssuedCardRecord, LearnerMemory
 from service.memory.charts import chart_key
+from service.memory.recorder import LEARN, RECALL
 from service.memory.state import SNOOZE_CODE
 
 OVERRIDE_REASONS = (
@@ -231,7 +236,8 @@ class HookService:
         self, service: ServiceDefinition, body: bytes, caller: VerifiedCaller
     ) -> dict[str, Any]:
         """Answer one CDS Hooks call: parse, complete prefetch, match, rank, render,
-        remember."""
+        remember, count practice. A quick-recall card may follow the chosen cards
+        (`recall.offer_recall`: only where the cap has room and no critical card is shown)."""
         now = self.clock()
         patient = await self.read_call(service, body, caller, now.date())
         learner = learner_key(
@@ -239,19 +245,36 @@ class HookService:
         )
         state = await self.memory.state_of(learner, now)
         chart = chart_key(self.secret, learner, service.hook, patient.patient_id)
+        on_chart = self.memory.charts.shown(chart)
+        hook, today = service.hook, now.date()
         chosen = choose(
             self.content,
             patient.facts,
             state,
             self.policy,
-            hook=service.hook,
-            at=now.date(),
+            hook=hook,
+            at=today,
             now=now,
-            on_chart=self.memory.charts.shown(chart),
+            on_chart=on_chart,
+        )
+        whys = why_codes(chosen, state, now, library=self.content, on_chart=on_chart)
+        recall = offer_recall(
+            self.content, patient.facts, state, chosen, self.policy, hook=hook, at=today, now=now
         )
         issued = Issue(service, patient.hook_instance, caller, learner, now)
-        cards, records = render_cards(self.links, issued, chosen)
+        cards, records = render_cards(self.links, issued, chosen, whys)
+        if recall is not None:
+            card, record = render_recall(self.links, issued, recall)
+            cards.append(card)
+            records.append(record)
         self.memory.remember(learner, now, records, chart=chart)
+        # practice: what this call shows the learner doing where a measure applies (counts
+        # only, per learner, measure, month and phase; the patient id only keys same-day repeats)
+        observations = observe_practice(self.content, patient.facts, hook=hook, at=today)
+        if observations:
+            self.memory.practice.observe(
+                learner, now, observations, state.learned, patient.patient_id
+            )
         return CardsResponse.model_validate({"cards": cards}).to_wire()
 
 
@@ -267,17 +290,25 @@ class Issue:
 
 
 def render_cards(
-    links: CardLinks, issue: Issue, chosen: list[Match]
+    links: CardLinks,
+    issue: Issue,
+    chosen: list[Match],
+    whys: Sequence[str | None] = (),
 ) -> tuple[list[dict[str, Any]], list[IssuedCardRecord]]:
-    """The cards on the wire, and what the learner memory remembers of each."""
+    """The cards on the wire, and what the learner memory remembers of each. `whys`: each
+    card's `why_code` (none given: none signed), carried in its appContext."""
     cards: list[dict[str, Any]] = []
     records: list[IssuedCardRecord] = []
     hook = issue.service.hook
-    for chosen_match in chosen:
+    for position, chosen_match in enumerate(chosen):
         item = chosen_match.item
         card_uuid = uuid.uuid4()
         app_context = links.signer.sign(
-            card_uuid=str(card_uuid), item_id=item.id, hook=hook, learner=issue.learner
+            card_uuid=str(card_uuid),
+            item_id=item.id,
+            hook=hook,
+            learner=issue.learner,
+            why=whys[position] if position < len(whys) else None,
         )
         card = render_card(
             item,
@@ -289,21 +320,50 @@ def render_cards(
         )
         card["overrideReasons"] = [dict(reason) for reason in OVERRIDE_REASONS]
         cards.append(card)
-        records.append(
-            IssuedCardRecord(
-                uuid=card_uuid,
-                item_id=item.id,
-                item_version=item.version,
-                learner=issue.learner,
-                service_id=issue.service.id,
-                hook=hook,
-                hook_instance=issue.hook_instance,
-                issuer=issue.caller.registration.issuer,
-                tenant=issue.caller.tenant,
-                issued_at=issue.at,
-            )
-        )
+        records.append(_record(issue, card_uuid, item))
     return cards, records
+
+
+def render_recall(
+    links: CardLinks, issue: Issue, recall: Recall
+) -> tuple[dict[str, Any], IssuedCardRecord]:
+    """The quick-recall card, whose appContext names the due review question (the launch
+    opens it), and its record (purpose "recall": it hides nothing for the repeat window)."""
+    card_uuid = uuid.uuid4()
+    app_context = links.signer.sign(
+        card_uuid=str(card_uuid),
+        item_id=recall.item.id,
+        hook=issue.service.hook,
+        learner=issue.learner,
+        why=recall.why,
+        review_id=recall.review.review_id,
+    )
+    card = render_recall_card(
+        recall.item,
+        reason=recall.review.reason,
+        card_uuid=str(card_uuid),
+        launch_url=links.launch_url,
+        app_context=app_context,
+    )
+    return card, _record(issue, card_uuid, recall.item, purpose=RECALL)
+
+
+def _record(
+    issue: Issue, card_uuid: uuid.UUID, item: ContentItem, *, purpose: str = LEARN
+) -> IssuedCardRecord:
+    return IssuedCardRecord(
+        uuid=card_uuid,
+        item_id=item.id,
+        item_version=item.version,
+        learner=issue.learner,
+        service_id=issue.service.id,
+        hook=issue.service.hook,
+        hook_instance=issue.hook_instance,
+        issuer=issue.caller.registration.issuer,
+        tenant=issue.caller.tenant,
+        issued_at=issue.at,
+        purpose=purpose,
+    )
 
 
 def credit_label(rules: CreditRules, item: ContentItem) -> str:

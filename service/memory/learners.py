@@ -1,5 +1,6 @@
 """The learner memory's face for the hook service: what a learner was shown, dismissed,
-snoozed or learned, kept in the worker and remembered in the database.
+snoozed or learned, their goals and review queue, kept in the worker and remembered in the
+database.
 
 The credit service never calls it: a unit of work that changes what the hook knows of a
 learner marks the learner (`service/db/changes.py: learner_changed`) and this memory hears
@@ -18,7 +19,8 @@ from service.db.changes import on_learners_changed
 from service.memory.cache import LearnerStates
 from service.memory.charts import ChartMemory
 from service.memory.feedback import FeedbackEvent, record_feedback
-from service.memory.recorder import CardRecorder, IssuedCardRecord
+from service.memory.practice import PracticeRecorder
+from service.memory.recorder import RECALL, CardRecorder, IssuedCardRecord
 from service.memory.state import load_learner_state
 from service.shared_state import SharedState
 
@@ -40,6 +42,8 @@ class LearnerMemory:
         self.states = LearnerStates(state, ttl_seconds=cache_seconds)
         self.recorder = CardRecorder(sessions, on_flushed=self.states.announce)
         self.charts = ChartMemory()  # what each recent chart showed (reopened: the same cards)
+        # what the learner did when a practice measure applied (counts only: practice.py)
+        self.practice = PracticeRecorder(sessions)
         on_learners_changed(sessions, self.states.changed)
 
     async def state_of(self, learner: str, now: datetime) -> LearnerState:
@@ -68,13 +72,18 @@ class LearnerMemory:
         chart: bytes | None = None,
     ) -> None:
         """Cards just issued to `learner` (on `chart`, a `charts.chart_key`): written in the
-        background, kept as shown now."""
+        background, kept as shown now (a recall card: as the last recall, neither shown on
+        the chart nor as its item)."""
+        learn = [record.item_id for record in records if record.purpose != RECALL]
         if chart is not None:
-            self.charts.remember(chart, (record.item_id for record in records))
+            self.charts.remember(chart, learn)
         if not records:
             return
         self.recorder.record(list(records))
-        self.states.shown(learner, now, (record.item_id for record in records))
+        if learn:
+            self.states.shown(learner, now, learn)
+        if len(learn) < len(records):
+            self.states.recalled(learner, now)
 
     async def record_feedback(
         self,
@@ -90,6 +99,7 @@ class LearnerMemory:
 
     def start(self) -> None:
         self.recorder.start()
+        self.practice.start()
 
     async def follow(self) -> None:
         """Hear the other workers' changes until cancelled (a background job)."""
@@ -97,4 +107,5 @@ class LearnerMemory:
 
     async def close(self) -> None:
         await self.recorder.close()
+        await self.practice.close()
         await self.states.close()

@@ -8,8 +8,6 @@ feedback then answers 404 and no credit depends on it (a launch re-creates the l
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import uuid
 from collections.abc import Callable
@@ -20,6 +18,7 @@ from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from service.memory.models import IssuedCard
+from service.memory.writer import BackgroundWriter
 
 log = logging.getLogger("bedside.hooks.recorder")
 FLUSH_INTERVAL_SECONDS = 0.2
@@ -53,23 +52,19 @@ def _row(record: IssuedCardRecord) -> dict[str, object]:
     return {name: getattr(record, name) for name in _FIELDS}
 
 
-class CardRecorder:
+class CardRecorder(BackgroundWriter):
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
         on_flushed: Callable[[list[str]], None] | None = None,
     ) -> None:
+        super().__init__()
         self._sessions = sessions
         self._on_flushed = on_flushed  # the learners whose cards are now in the database
         self._buffer: list[IssuedCardRecord] = []
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-        self._lock = asyncio.Lock()
-        self._stopping = False
 
-    def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._run())
+    def interval(self) -> float:
+        return FLUSH_INTERVAL_SECONDS
 
     def record(self, cards: list[IssuedCardRecord]) -> None:
         """Queue cards for writing; never blocks the hook."""
@@ -78,7 +73,7 @@ class CardRecorder:
             del self._buffer[: len(cards)]
         self._buffer.extend(cards)
         if len(self._buffer) >= FLUSH_BATCH:
-            self._wake.set()
+            self.wake()
 
     def pending(self) -> tuple[IssuedCardRecord, ...]:
         return tuple(self._buffer)
@@ -86,38 +81,17 @@ class CardRecorder:
     def is_pending(self, card_uuid: uuid.UUID) -> bool:
         return any(record.uuid == card_uuid for record in self._buffer)
 
-    async def flush(self) -> None:
-        """Write everything buffered now; on failure the records stay buffered."""
-        async with self._lock:
-            if not self._buffer:
-                return
-            batch = list(self._buffer)
-            try:
-                async with self._sessions() as session, session.begin():
-                    await session.execute(insert(IssuedCard), [_row(r) for r in batch])
-            except Exception:
-                log.exception("writing issued cards failed; will retry")
-                return
-            del self._buffer[: len(batch)]
-            if self._on_flushed is not None:
-                self._on_flushed(sorted({record.learner for record in batch}))
-
-    async def _run(self) -> None:
-        while not self._stopping:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(FLUSH_INTERVAL_SECONDS):
-                    await self._wake.wait()
-            self._wake.clear()
-            await self.flush()
-
-    async def close(self) -> None:
-        """Stop the writer and write what is left. The writer is asked to stop, not
-        cancelled: Python 3.11's `wait_for` can swallow a cancellation that lands as its wait
-        ends (the writer then ran forever and shutdown hung), and a cancelled batch write
-        would only be retried here anyway."""
-        self._stopping = True
-        self._wake.set()
-        if self._task is not None:
-            await self._task
-            self._task = None
-        await self.flush()
+    async def _write(self) -> None:
+        """Write everything buffered; on failure the records stay buffered."""
+        if not self._buffer:
+            return
+        batch = list(self._buffer)
+        try:
+            async with self._sessions() as session, session.begin():
+                await session.execute(insert(IssuedCard), [_row(r) for r in batch])
+        except Exception:
+            log.exception("writing issued cards failed; will retry")
+            return
+        del self._buffer[: len(batch)]
+        if self._on_flushed is not None:
+            self._on_flushed(sorted({record.learner for record in batch}))

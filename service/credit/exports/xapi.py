@@ -3,7 +3,11 @@ events (`service/credit/outbox.py` owns the event format), when pushed or export
 
 The actor is the learner's pseudonymous account on this deployment:
 `{"account": {"homePage": public_url, "name": learner_key}}`; never an NPI, never a patient.
-Verbs: launched, answered, completed (ADL) and earned (Tin Can registry).
+Verbs: launched, answered, completed (ADL) and earned (Tin Can registry); a month of practice
+on a measure is `experienced` (ADL: the actor encountered the object where no achievement or
+completion is implied: the counts say what was seen, not that anything was mastered or
+passed), with its counts as a `result` extension and its month and measure as `context`
+extensions.
 
 A `completed` or `earned` event's documented cycle (clinical question, source, application to
 practice) goes in the statement's `result.extensions` under `DOCUMENTATION_EXTENSION` (xAPI
@@ -23,6 +27,7 @@ VERBS: dict[str, str] = {
     "answered": "http://adlnet.gov/expapi/verbs/answered",
     "completed": "http://adlnet.gov/expapi/verbs/completed",
     "earned": "http://id.tincanapi.com/verb/earned",
+    "experienced": "http://adlnet.gov/expapi/verbs/experienced",
 }
 ACTIVITY_TYPES = {
     "guideline": "http://adlnet.gov/expapi/activities/lesson",
@@ -32,6 +37,21 @@ ACTIVITY_TYPES = {
 
 # the `result` extension of the documented cycle: question, source, application (+ text)
 DOCUMENTATION_EXTENSION = "https://w3id.org/bedside/xapi/documentation"
+# the `context` extensions of a practice statement: its month (YYYY-MM, UTC) and measure id
+MONTH_EXTENSION = "https://w3id.org/bedside/xapi/month"
+MEASURE_EXTENSION = "https://w3id.org/bedside/xapi/measure"
+
+
+def _context(event: dict[str, Any]) -> dict[str, Any]:
+    """The statement's context; a practice event adds its month and measure as extensions
+    (other events render exactly as they always did)."""
+    context: dict[str, Any] = {"platform": "Bedside", "language": "en-US"}
+    if "month" in event:
+        context["extensions"] = {
+            MONTH_EXTENSION: event["month"],
+            MEASURE_EXTENSION: event.get("measure_id", event["item_id"]),
+        }
+    return context
 
 
 def _result(event: dict[str, Any]) -> dict[str, Any] | None:
@@ -70,7 +90,7 @@ def build_statement(event: dict[str, Any], public_url: str) -> dict[str, Any]:
                 ),
             },
         },
-        "context": {"platform": "Bedside", "language": "en-US"},
+        "context": _context(event),
         "timestamp": event["timestamp"],
     }
     if result := _result(event):

@@ -41,6 +41,9 @@ def upgrade() -> None:
             name=op.f("uq_practice_tally_learner_measure_id_month_phase"),
         ),
     )
+    op.create_index(
+        "ix_practice_tally_unpublished", "practice_tally", ["published_at", "month"]
+    )
     op.create_table(
         "education_lead",
         sa.Column("id", sa.Uuid(), nullable=False),
@@ -81,4 +84,5 @@ def downgrade() -> None:
     with op.batch_alter_table("issued_card") as batch:
         batch.drop_column("purpose")
     op.drop_table("education_lead")
+    op.drop_index("ix_practice_tally_unpublished", table_name="practice_tally")
     op.drop_table("practice_tally")
