@@ -1,16 +1,24 @@
-"""Tokens, JWTs, prefetch data and patient identifiers never reach a log line, an error body
-or the database: hook calls at DEBUG with canary values, then a search everywhere."""
+"""Tokens, JWTs, prefetch data and patient identifiers never reach a log line, an error body,
+the database or an export (the outcomes report, the evidence file, the practice xAPI
+statements): hook calls at DEBUG with canary values, then a search everywhere."""
 
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 
 import httpx
 import pytest
 import respx
 from sqlalchemy import select
 
+from service.credit.models import XapiOutboxItem
 from service.migrations.schema import Base
+from service.outcomes.evidence import outcomes_evidence
+from service.outcomes.evidence import to_csv as evidence_csv
+from service.outcomes.formats import to_csv, to_json
+from service.outcomes.report import outcomes_report
+from service.outcomes.statements import publish_closed_months
 from tests.hooks.conftest import FHIR_BASE, HookClient
 from tests.hooks.hook_requests import hook_request, synthea_bundle
 
@@ -18,14 +26,46 @@ PV = "bedside-patient-view"
 ACCESS_CANARY = "CANARYACCESS0123456789abcdef"
 PATIENT_CANARY = "canary-patient-4411"
 NAME_CANARY = "Canarysurname"
+BIRTH_CANARY = "1933-03-07"  # in any table as a date too: (1933, 3, 7)
+OS = "bedside-order-sign"
+OXYCODONE = {
+    "resourceType": "MedicationRequest",
+    "id": "canary-order-9137",
+    "status": "draft",
+    "intent": "order",
+    "medicationCodeableConcept": {
+        "coding": [{"system": "http://www.nlm.nih.gov/research/umls/rxnorm", "code": "1049621"}]
+    },
+    "subject": {"reference": "Patient/" + PATIENT_CANARY},
+}
 
 
-def _canary_request(**extra: object) -> dict:
-    body = hook_request(synthea_bundle("Angelic_Mueller"), **extra)
+def _canary_request(hook: str = "patient-view", **extra: object) -> dict:
+    orders = [OXYCODONE] if hook == "order-sign" else None
+    body = hook_request(synthea_bundle("Angelic_Mueller"), hook, draft_orders=orders, **extra)
     body["prefetch"]["patient"]["id"] = PATIENT_CANARY
     body["prefetch"]["patient"]["name"] = [{"family": NAME_CANARY, "given": ["Ann"]}]
+    body["prefetch"]["patient"]["birthDate"] = BIRTH_CANARY
     body["context"]["patientId"] = PATIENT_CANARY
     return body
+
+
+async def _outcomes_exports(hooks: HookClient) -> str:
+    """What the education lead and the LRS get of the calls: the report, the evidence file
+    and the practice statements (the month closed as if it were June)."""
+    runtime = hooks.runtime
+    async with runtime.sessions() as session, session.begin():
+        report = await outcomes_report(session, runtime.content, 2021)
+        evidence = await outcomes_evidence(session, runtime.content, 2021)
+        published = await publish_closed_months(
+            session, runtime.content, datetime(2021, 6, 1, tzinfo=UTC)
+        )
+        statements = (await session.execute(select(XapiOutboxItem))).scalars().all()
+    assert published, "the order-sign call counted a practice measure"
+    return "\n".join(
+        [to_json(report), to_csv(report), evidence_csv(evidence)]
+        + [str(row.event) for row in statements]
+    )
 
 
 async def _dump_database(hooks: HookClient) -> str:
@@ -71,21 +111,27 @@ async def test_canaries_never_leak(
         missing = _canary_request(fhirServer=FHIR_BASE, fhirAuthorization=auth)
         del missing["prefetch"]["conditions"]
         await call(missing)  # 412 after a failed fetch with the token
+        await call(_canary_request("order-sign"), OS)  # 200, a practice measure counted
         await call({**_canary_request(), "fhirAuthorization": auth})  # 400
         await call(_canary_request(), exp=1)  # 401 expired
         await call(_canary_request(), aud="https://wrong.example")  # 401
     await hooks.runtime.memory.recorder.flush()
+    await hooks.runtime.memory.practice.flush()
 
     out, err = capfd.readouterr()
     haystacks = {
         "logs": caplog.text + out + err,
         "responses": "\n".join(bodies),
         "database": await _dump_database(hooks),
+        "outcomes exports": await _outcomes_exports(hooks),
     }
     canaries = [
         ACCESS_CANARY,
         PATIENT_CANARY,
         NAME_CANARY,
+        BIRTH_CANARY,
+        "(1933, 3, 7",
+        OXYCODONE["id"],
         *jwts,
         *(j.rsplit(".", 1)[1] for j in jwts),
     ]
