@@ -237,7 +237,8 @@ class HookService:
     ) -> dict[str, Any]:
         """Answer one CDS Hooks call: parse, complete prefetch, match, rank, render,
         remember, count practice. A quick-recall card may follow the chosen cards
-        (`recall.offer_recall`: only where the cap has room and no critical card is shown)."""
+        (`recall.offer_recall`: in a free place under the cap or an info card's, never a
+        safety card's, and never beside a critical card)."""
         now = self.clock()
         patient = await self.read_call(service, body, caller, now.date())
         learner = learner_key(
@@ -257,10 +258,12 @@ class HookService:
             now=now,
             on_chart=on_chart,
         )
-        whys = why_codes(chosen, state, now, library=self.content, on_chart=on_chart)
         recall = offer_recall(
             self.content, patient.facts, state, chosen, self.policy, hook=hook, at=today, now=now
         )
+        if recall is not None and recall.displaces is not None:
+            chosen = [found for found in chosen if found is not recall.displaces]
+        whys = why_codes(chosen, state, now, library=self.content, on_chart=on_chart)
         issued = Issue(service, patient.hook_instance, caller, learner, now)
         cards, records = render_cards(self.links, issued, chosen, whys)
         if recall is not None:

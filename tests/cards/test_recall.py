@@ -21,6 +21,7 @@ from service.cards.ranking import FatiguePolicy, LearnerState, ReviewDue, choose
 from service.cards.recall import RECALL_GAP, offer_recall, recall_allowed
 from service.cards.resources import resources_from_bundle
 from tests.cards.clinical_panel import PanelCase, bundle_of, draft_orders_of, load_panel
+from tests.cards.factories import make_item
 from tests.cards.test_choose_property import NOW as PROPERTY_NOW
 from tests.cards.test_choose_property import learner_states, libraries
 from tests.cards.test_index_property import AT, patients
@@ -100,7 +101,11 @@ def test_a_due_question_is_recalled_where_the_guideline_covers_the_patient(
             assert chosen == without, case.id  # the recall card never changes the cards
             assert recall == item_id, case.id
             full = FatiguePolicy(max_cards=len(chosen))
-            assert _offer(library, case, state, chosen, full)[1] is None, case.id  # in the cap
+            in_full = _offer(library, case, state, chosen, full)[1]  # it counts in the cap:
+            if chosen and chosen[-1].item.indicator == "info":
+                assert in_full == item_id, case.id  # in the place of the last, teaching card
+            else:
+                assert in_full is None, case.id  # never in a warning's place
             recalled += 1
     assert recalled >= 40  # every (patient, expected case) pair of the panel: 49 when written
 
@@ -178,6 +183,9 @@ def test_no_recall_without_room_a_due_question_or_a_match() -> None:
     due = LearnerState(due_reviews={"x": _review(now)})
     assert recall_allowed(due, [], FatiguePolicy(max_cards=1), now)
     assert not recall_allowed(due, [], FatiguePolicy(max_cards=0), now)
+    warning, info = (_match(indicator) for indicator in ("warning", "info"))
+    assert not recall_allowed(due, [info, warning], FatiguePolicy(max_cards=2), now)
+    assert recall_allowed(due, [warning, info], FatiguePolicy(max_cards=2), now)
     assert not recall_allowed(LearnerState(), [], FatiguePolicy(), now)
     assert (
         offer_recall(
@@ -192,6 +200,11 @@ def test_no_recall_without_room_a_due_question_or_a_match() -> None:
         )
         is None
     )  # an item the library no longer has
+
+
+def _match(indicator: str) -> Match:
+    item = make_item(id=f"a-{indicator}-card", indicator=indicator)
+    return Match(item, [], code_triggered=False, criteria_count=1)
 
 
 def _facts_any() -> PatientFacts:
@@ -232,15 +245,23 @@ def test_what_is_offered_holds_for_any_library_patient_and_learner(
         library, facts, learner, FatiguePolicy(max_cards=chosen_count), hook=hook, at=AT, now=now
     )
     recall = offer_recall(library, facts, learner, chosen, policy, hook=hook, at=AT, now=now)
+    # a free place under the cap, or the last card's when the cap is full and it only teaches
+    if len(chosen) < max_cards:
+        place: int | None = len(chosen)
+    elif max_cards > 0 and len(chosen) == max_cards and chosen[-1].item.indicator == "info":
+        place = max_cards - 1
+    else:
+        place = None
+    displaced = chosen[place] if place is not None and place < len(chosen) else None
     eligible = sorted(
         (review.due, item_id)
         for item_id, review in reviews.items()
         if review.due <= now
-        and item_id not in {m.item_id for m in chosen}
+        and item_id not in {m.item_id for m in chosen if m is not displaced}
         and explain(library, facts, item_id, hook=hook, at=AT).applies
     )
     allowed = (
-        len(chosen) < max_cards
+        place is not None
         and all(m.item.indicator != "critical" for m in chosen)
         and (last is None or now - last >= timedelta(hours=24))
     )
@@ -248,6 +269,7 @@ def test_what_is_offered_holds_for_any_library_patient_and_learner(
         assert recall is None
     else:
         assert recall is not None
+        assert recall.displaces is displaced
         assert recall.item.id == eligible[0][1]
         assert recall.review == reviews[recall.item.id]
         assert recall.why == f"recall:{recall.review.queued_at.date().isoformat()}"

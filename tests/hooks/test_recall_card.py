@@ -206,3 +206,41 @@ async def test_never_on_a_call_with_a_critical_card(hooks: HookClient) -> None:
         assert not any(_is_recall(card) for card in cards), case.id
         checked += 1
     assert checked >= 5
+
+
+async def test_under_a_full_cap_it_takes_a_teaching_cards_place_never_a_warnings(
+    hooks: HookClient,
+) -> None:
+    """The cap counts the recall card: with the cap full, it takes the place of the last card
+    when that card only teaches (indicator info), never a warning's or a critical's."""
+    cases, library = _case_items(), load_library()
+    took = 0
+    for case in CASES:
+        for item_id in sorted(case.must & cases):
+            due, control, counting = Learner(hooks), Learner(hooks), Learner(hooks)
+            await due.did(item_id, due_in=-timedelta(days=1))
+            for other in (control, counting):  # the same miss, due tomorrow
+                await other.did(item_id, due_in=timedelta(days=1))
+            full = len(await counting.open(case))
+            if full == 0:
+                continue
+            hooks.runtime.hooks.policy = dataclasses.replace(
+                hooks.runtime.hooks.policy, max_cards=full
+            )
+            try:
+                expected = _topics(await control.open(case))
+                cards = await due.open(case)
+            finally:
+                hooks.runtime.hooks.policy = dataclasses.replace(
+                    hooks.runtime.hooks.policy, max_cards=ROOM
+                )
+            last = library.get(expected[-1])
+            assert last is not None
+            if last.indicator == "info":
+                assert _topics(cards) == [*expected[:-1], item_id], case.id
+                took += 1
+            else:
+                assert _topics(cards) == expected, case.id
+    # every panel call that can recall ends with a teaching card: a warning kept in its place
+    # is held by tests/cards/test_recall.py (recall_allowed, and the property test)
+    assert took >= 40
