@@ -9,6 +9,7 @@ order, on a runtime built exactly as a worker builds it (`service/app.py: runnin
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import itertools
 import secrets
 import time
@@ -183,6 +184,15 @@ async def _stages(
             lambda: observe_practice(runtime.content, patient, hook=service.hook, at=now.date()),
             repeat,
         ),
+        # the same on facts matching has not seen (nothing reused: an upper bound; the stage
+        # above reuses what the previous call left on the same facts, a lower bound; the hook
+        # measured 0.02-0.07 ms between them)
+        "observe_practice_cold": timed(
+            lambda: observe_practice(
+                runtime.content, dataclasses.replace(patient), hook=service.hook, at=now.date()
+            ),
+            repeat,
+        ),
         "practice_count": timed(
             lambda: runtime.memory.practice.observe(
                 learner, now, observed, frozenset({"bench-item"}), next(patients)
@@ -260,9 +270,10 @@ async def _hook_micro(harness: Harness, site: BedsideSite, repeat: int) -> dict[
                 lambda: runtime.memory.recorder.record([next(records), next(records)]), repeat
             )
             stages["recording_and_learner_state"] = _recording_cost(stages)
-            # issue 19's budget: measures evaluated and counted, p50 <= 0.1 ms per call
+            # issue 19's budget: measures evaluated and counted, p50 <= 0.1 ms per call (the
+            # cold evaluation: a bound that holds whatever matching left to reuse)
             stages["practice_p50_ms"] = round(
-                stages["observe_practice"]["p50_ms"] + stages["practice_count"]["p50_ms"], 4
+                stages["observe_practice_cold"]["p50_ms"] + stages["practice_count"]["p50_ms"], 4
             )
         return results
 
