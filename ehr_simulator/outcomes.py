@@ -12,17 +12,19 @@ import hashlib
 import uuid
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from service.memory.models import PracticeTally
 from service.outcomes.credentials import add_lead
+from service.outcomes.models import EducationLead
 
 COHORT_MEASURE = "cdc-opioid-naloxone"
 # (before: opportunities, concordant), (after: opportunities, concordant) per learner
 _COHORT = (((5, 1), (4, 3)), ((3, 0), (3, 2)), ((4, 2), (2, 2)), ((6, 1), (5, 3)),
            ((2, 0), (3, 1)), ((4, 1), (4, 4)))  # fmt: skip
 COHORT_PREFIX = "demo-cohort-"
+DEMO_LEAD = "Demo education lead"
 
 
 def cohort_learner(number: int) -> str:
@@ -35,7 +37,13 @@ async def seed_demo_outcomes(sessions: async_sessionmaker[AsyncSession], now: da
     data directory, the synthetic cohort's counts for this month."""
     month = now.strftime("%Y-%m")
     async with sessions() as session, session.begin():
-        _, token = await add_lead(session, "Demo education lead", actor="demo", now=now)
+        # the previous runs' demo tokens stop working: one printed token is valid at a time
+        await session.execute(
+            update(EducationLead)
+            .where(EducationLead.name == DEMO_LEAD, EducationLead.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+        _, token = await add_lead(session, DEMO_LEAD, actor="demo", now=now)
         seeded = await session.scalar(
             select(func.count())
             .select_from(PracticeTally)

@@ -43,8 +43,10 @@ class PracticeExplanation:
     reasons: tuple[str, ...]
 
 
-def _view(library: ContentLibrary, facts: PatientFacts, at: date) -> FactView:
-    # Windows and age are measured from `at`; the facts the hook built are already at it.
+def view_after_matching(library: ContentLibrary, facts: PatientFacts, at: date) -> FactView:
+    """The view of `facts` at `at` that reuses what matching left on them (tables, the memo
+    of named facts and kinds' verdicts): for what runs after `choose` on the same call.
+    Windows and age are measured from `at`; the facts the hook built are already at it."""
     dated = facts if facts.at == at else replace(facts, at=at)
     return call_view(dated, library.terminology, library, reuse=True)
 
@@ -59,7 +61,7 @@ def observe_practice(
     measures = library.measures_for(hook)
     if not measures:
         return ()
-    view = _view(library, facts, at)
+    view = view_after_matching(library, facts, at)
     found: list[PracticeObservation] = []
     for measure in measures:
         if measure.item.expires < at:

@@ -17,7 +17,7 @@ the question is still due).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from service.cards.compiler import CompiledItem
@@ -25,6 +25,7 @@ from service.cards.criteria import FactView
 from service.cards.facts import PatientFacts
 from service.cards.library import ContentLibrary
 from service.cards.matching import Match
+from service.cards.measures import view_after_matching
 from service.cards.model import ContentItem
 from service.cards.ranking import FatiguePolicy, LearnerState, ReviewDue
 
@@ -110,9 +111,7 @@ def offer_recall(
         entry = library.compiled(item_id)
         if entry is None:
             continue
-        view = view or FactView(
-            facts if facts.at == at else replace(facts, at=at), library.terminology
-        )
+        view = view or view_after_matching(library, facts, at)
         if _applies(entry, view, hook, at):
             return Recall(entry.item, state.due_reviews[item_id], displaced)
     return None
