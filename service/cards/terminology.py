@@ -21,12 +21,36 @@ _EMPTY: Mapping[str, frozenset[str]] = MappingProxyType({})
 _SALTS = frozenset(
     "hydrochloride hcl bitartrate sodium potassium calcium magnesium succinate tartrate "
     "maleate besylate mesylate citrate sulfate phosphate acetate fumarate bromide chloride "
-    "monohydrate dihydrate trihydrate anhydrous hyclate propionate furoate".split()
+    "monohydrate dihydrate trihydrate anhydrous hyclate propionate furoate tromethamine "
+    "epolamine".split()
 )
 _LEADING_NOISE = re.compile(
     r"^(?:(?:NDA\d+|\d+(?:\.\d+)?\s*(?:hr|day|actuat|ml))\s+)+", re.IGNORECASE
 )
 _DOSE = re.compile(r"\s\d")
+# The route an RxNorm dose form names, for the ingredients the table splits by route (e.g.
+# "diclofenac (systemic)" and "diclofenac (topical)"). First match wins, so that "Oral Gel"
+# is systemic and "Ophthalmic Gel" ophthalmic; a display without a dose form has no route.
+_ROUTES: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("ophthalmic", re.compile(r"\b(?:ophthalmic|eye)\b", re.IGNORECASE)),
+    (
+        "systemic",
+        re.compile(
+            r"\b(?:oral|tablet|capsule|injection|injectable|intravenous|intramuscular|"
+            r"prefilled syringe|auto-injector|cartridge|rectal|suppository|nasal|sublingual|"
+            r"buccal)\b",
+            re.IGNORECASE,
+        ),
+    ),
+    (
+        "topical",
+        re.compile(
+            r"\b(?:topical|transdermal|cutaneous|gel|cream|ointment|lotion|patch|foam|"
+            r"medicated pad|spray)\b",
+            re.IGNORECASE,
+        ),
+    ),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +69,12 @@ class Terminology:
     rxnorm: Mapping[str, frozenset[str]] = field(default_factory=lambda: _EMPTY)
     classes: Mapping[str, frozenset[str]] = field(default_factory=lambda: _EMPTY)
     valuesets: Mapping[str, ValueSet] = field(default_factory=lambda: MappingProxyType({}))
+    # ingredient names the table splits by route ("diclofenac (topical)"), derived
+    routed: frozenset[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        routed = {name for names in self.rxnorm.values() for name in names if name.endswith(")")}
+        object.__setattr__(self, "routed", frozenset(routed))
 
     @property
     def known_ingredients(self) -> frozenset[str]:
@@ -53,11 +83,24 @@ class Terminology:
 
     def ingredients_for(self, codes: Iterable[str], display: str) -> frozenset[str]:
         """Ingredients of a medication: from its RxNorm codes through the table, else parsed
-        from the display name's leading ingredient names."""
+        from the display name's leading ingredient names. An ingredient the table splits by
+        route takes the route of the display's dose form ("Diclofenac Sodium 75 MG Delayed
+        Release Oral Tablet" -> "diclofenac (systemic)"); without a dose form it stays bare,
+        so that a class naming only the routed form does not count it."""
         found: set[str] = set()
         for code in codes:
             found.update(self.rxnorm.get(code, ()))
-        return frozenset(found) if found else ingredients_from_display(display)
+        if found:
+            return frozenset(found)
+        names = ingredients_from_display(display)
+        if not self.routed or not names:
+            return names
+        route = route_of(display)
+        if route is None:
+            return names
+        return frozenset(
+            routed if (routed := f"{name} ({route})") in self.routed else name for name in names
+        )
 
 
 def ingredients_from_display(display: str) -> frozenset[str]:
@@ -75,6 +118,17 @@ def ingredients_from_display(display: str) -> frozenset[str]:
         if words and not words[0][0].isdigit():
             names.add(" ".join(words))
     return frozenset(names)
+
+
+def route_of(display: str) -> str | None:
+    """ "systemic", "topical" or "ophthalmic" from the dose form an RxNorm-style name names
+    ("... Delayed Release Oral Tablet", "... Topical Gel"); None when it names none. A brand
+    in brackets is not read."""
+    text = re.sub(r"\[[^\]]*\]", " ", display)
+    for route, pattern in _ROUTES:
+        if pattern.search(text):
+            return route
+    return None
 
 
 def _split_ingredients(cell: str) -> frozenset[str]:

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
+
 from service.cards.facts import age_at, facts_from_resources
+from service.cards.library import load_library
 from service.cards.resources import resources_from_bundle, resources_from_prefetch
+from service.cards.terminology import Terminology
 from tests.cards.factories import (
     ICD10_URL,
     bundle,
@@ -85,6 +89,38 @@ def test_unknown_code_falls_back_to_display() -> None:
         [med_request("999999", display)], at=AT, terminology=make_terminology()
     )
     assert facts.medications[0].ingredients == frozenset({"hydrocodone", "acetaminophen"})
+
+
+@pytest.fixture(scope="module")
+def bundled_terminology() -> Terminology:
+    return load_library().terminology
+
+
+@pytest.mark.parametrize(
+    ("display", "expected"),
+    [
+        # the table splits these by route: the name's dose form picks the routed ingredient
+        ("diclofenac sodium 75 MG Delayed Release Oral Tablet", "diclofenac (systemic)"),
+        ("24 HR Diclofenac Sodium 100 MG Extended Release Oral Tablet", "diclofenac (systemic)"),
+        ("diclofenac sodium 10 MG/ML Topical Gel", "diclofenac (topical)"),
+        ("diclofenac epolamine 0.013 MG/MG Medicated Patch [Flector]", "diclofenac (topical)"),
+        ("ketorolac tromethamine 30 MG/ML Injectable Solution", "ketorolac (systemic)"),
+        ("ketorolac tromethamine 15.8 MG/ACTUAT Nasal Spray", "ketorolac (systemic)"),
+        ("ketorolac tromethamine 5 MG/ML Ophthalmic Solution", "ketorolac (ophthalmic)"),
+        ("Ibuprofen 50 MG/ML Topical Cream", "ibuprofen (topical)"),
+        # no route split for oral ibuprofen: the bare ingredient
+        ("Ibuprofen 400 MG Oral Tablet", "ibuprofen"),
+        # no dose form: the bare ingredient, which the systemic class does not name
+        ("diclofenac", "diclofenac"),
+    ],
+)
+def test_unknown_code_takes_the_route_of_the_dose_form(
+    bundled_terminology: Terminology, display: str, expected: str
+) -> None:
+    facts = facts_from_resources(
+        [med_request("999999", display)], at=AT, terminology=bundled_terminology
+    )
+    assert facts.medications[0].ingredients == frozenset({expected})
 
 
 def test_only_active_medications() -> None:
