@@ -46,8 +46,13 @@ STAGES: tuple[tuple[str, str], ...] = (
     ("parse_call", "service/hooks/service.py"),
     ("facts_from_resources", "service/cards/facts.py"),
     ("choose", "service/cards/ranking.py"),
+    ("offer_recall", "service/cards/recall.py"),
+    ("why_codes", "service/cards/ranking.py"),
     ("render_cards", "service/hooks/service.py"),
     ("AppContextSigner.sign", "service/app_context.py"),
+    ("observe_practice", "service/cards/measures.py"),
+    ("PracticeRecorder.observe", "service/memory/practice.py"),
+    ("CardsResponse.to_wire", "service/hooks/schemas.py"),
 )
 _FRAME = re.compile(r"^(?P<name>.+?) \((?P<file>[^()]*?)(?::\d+)?\)$")
 _EVENT_LOOP = "Runner.run"
