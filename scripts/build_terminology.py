@@ -171,6 +171,8 @@ ECQM_BUNDLED = [
     "high-intensity-statin-therapy",
     "moderate-intensity-statin-therapy",
     "low-intensity-statin-therapy",
+    # statin allergy (CMS347 exception): ingredient RxNorm and SNOMED CT substance codes
+    "statin-allergen",
     "anticoagulants-for-all-indications",
 ]
 ECQM_SYSTEMS = {"snomed": "snomed", "icd10cm": "icd10", "loinc": "loinc", "rxnorm": "rxnorm"}

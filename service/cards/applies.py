@@ -14,6 +14,7 @@ from typing import Annotated, Any
 from pydantic import GetPydanticSchema, create_model
 
 from service.cards.code_criteria import (
+    Allergies,
     Conditions,
     Medications,
     Orders,
@@ -88,6 +89,7 @@ CRITERIA = CriterionRegistry(
     Conditions,
     Procedures,
     Medications,
+    Allergies,
     Labs,
     LabsMissing,
     Facts,

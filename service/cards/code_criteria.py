@@ -1,7 +1,7 @@
 """Criterion kinds over the patient's codes: `conditions`, `medications`, `orders`,
-`procedures` and `service_orders`. Each is positive (`any_of`, each set of `all_of`: some code
-of the patient is in the set, and the set's codes file the item in the index) or negative
-(`none_of`)."""
+`allergies`, `procedures` and `service_orders`. Each is positive (`any_of`, each set of
+`all_of`: some code of the patient is in the set, and the set's codes file the item in the
+index) or negative (`none_of`)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from functools import cache
 from typing import ClassVar
 
 from service.cards.code_sets import (
+    AllergySet,
     CodeSet,
     CompiledCodeSet,
     CompiledMedSet,
@@ -18,6 +19,7 @@ from service.cards.code_sets import (
     MedSet,
     ProcSet,
     ServiceSet,
+    compile_allergyset,
     compile_codeset,
     compile_medset,
     compile_procset,
@@ -54,6 +56,11 @@ class MedicationCriterion(Frozen):
     none_of: MedSet | None = None
     # Each set must match some medication: "an opioid AND a benzodiazepine".
     all_of: tuple[MedSet, ...] = ()
+
+
+class AllergyCriterion(Frozen):
+    any_of: AllergySet | None = None
+    none_of: AllergySet | None = None
 
 
 class ProcedureCriterion(Frozen):
@@ -191,6 +198,44 @@ class Orders(Medications):
     trigger_rank = 0
     index_kinds = frozenset({ORDER})
     orders = True
+
+
+@dataclass(frozen=True, slots=True)
+class Allergies(CriterionKind[AllergyCriterion]):
+    """`allergies`: some recorded allergy or intolerance (active, not refuted) is to a
+    substance in `any_of`; none is to one in `none_of`. Never an index trigger: allergy lists
+    are optional prefetch, and an item is about a condition or a drug, not an allergy."""
+
+    key = "allergies"
+    schema = AllergyCriterion | None
+
+    substances: CompiledMedSet
+    wanted: bool  # True: some allergy is in the set (any_of); False: none is (none_of)
+    _in: str = field(init=False, repr=False, compare=False)
+    _absent: tuple[bool, str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_in", _IN[self.wanted])
+        object.__setattr__(self, "_absent", _absent("recorded allergy", self.wanted))
+
+    @classmethod
+    def compile(cls, value: AllergyCriterion, context: CompileContext) -> CompiledApplies:
+        found = CompiledApplies()
+        if value.any_of is not None:
+            found.add(cls(compile_allergyset(value.any_of, context.terminology), wanted=True))
+        if value.none_of is not None:
+            found.add(cls(compile_allergyset(value.none_of, context.terminology), wanted=False))
+        return found
+
+    @classmethod
+    def parts(cls, value: AllergyCriterion) -> Iterator[tuple[Loc, CodedPart]]:
+        return _sets(value.any_of, value.none_of)
+
+    def check(self, view: FactView) -> tuple[bool, str]:
+        hit = self.substances.find(view.allergies)
+        if hit:
+            return self.wanted, f"allergy to {hit}{self._in}"
+        return self._absent
 
 
 @dataclass(frozen=True, slots=True)

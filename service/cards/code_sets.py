@@ -93,6 +93,18 @@ class MedSet(Frozen):
                 )
 
 
+class AllergySet(MedSet):
+    """What a patient is allergic or intolerant to (AllergyIntolerance.code): ingredients and
+    drug classes, RxNorm codes, SNOMED CT substance codes, or named value sets of them."""
+
+    snomed: Codes = ()
+
+    def code_lists(self) -> Iterator[tuple[str, Sequence[str]]]:
+        """Its RxNorm and SNOMED CT codes."""
+        yield RXNORM, self.rxnorm
+        yield SNOMED, self.snomed
+
+
 class ProcSet(Frozen):
     """Procedures (SNOMED CT) or observations (LOINC) within an optional window."""
 
@@ -261,6 +273,21 @@ def compile_medset(medset: MedSet, terminology: Terminology) -> CompiledMedSet:
         for code in valueset.codes.get(RXNORM, ()) if valueset is not None else ():
             members.add((RXNORM, code))
             origins.setdefault((RXNORM, code), f"value set {name}")
+    return CompiledMedSet(frozenset(members), frozen_origins(origins))
+
+
+def compile_allergyset(allergies: AllergySet, terminology: Terminology) -> CompiledMedSet:
+    """As `compile_medset`, with SNOMED CT substance codes (listed and from value sets),
+    looked up among the patient's allergies (`FactView.allergies`)."""
+    meds = compile_medset(allergies, terminology)
+    members = set(meds.members)
+    members.update((SNOMED, code.strip()) for code in allergies.snomed)
+    origins = dict(meds.origins)
+    for name in allergies.valuesets:
+        valueset = terminology.valuesets.get(name)
+        for code in valueset.codes.get(SNOMED, ()) if valueset is not None else ():
+            members.add((SNOMED, code))
+            origins.setdefault((SNOMED, code), f"value set {name}")
     return CompiledMedSet(frozenset(members), frozen_origins(origins))
 
 

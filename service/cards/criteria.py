@@ -17,7 +17,7 @@ from datetime import date, timedelta
 from types import MappingProxyType
 from typing import ClassVar, Generic, Protocol, TypeVar
 
-from service.cards.codes import ICD10, LOINC, RXNORM, SYSTEM_LABELS
+from service.cards.codes import ICD10, LOINC, RXNORM, SNOMED, SYSTEM_LABELS
 from service.cards.facts import CodeKey, Condition, Medication, PatientFacts, age_at
 from service.cards.index_keys import (
     CONDITION,
@@ -70,6 +70,7 @@ class ViewTables:
     carry it for the rest of their call (`call_view`) without a reference cycle."""
 
     __slots__ = (
+        "allergies",
         "conditions",
         "icd10",
         "keys",
@@ -89,6 +90,12 @@ class ViewTables:
         self.past, self.past_icd10 = _condition_tables(facts.past_conditions)
         self.memo: dict[str, tuple[bool, str]] = {}
         self.meds = _med_table(facts.medications, terminology)
+        # recorded allergies: by ingredient and RxNorm code, and by SNOMED CT substance code
+        self.allergies = _med_table(facts.allergies, terminology)
+        for allergy in facts.allergies:
+            for key in allergy.codes:
+                if key[0] == SNOMED:
+                    self.allergies.setdefault(key, allergy.display)
         self.orders = _med_table(facts.orders, terminology)
         # every SNOMED CT and LOINC coding of the draft orders (tests, procedures ordered)
         self.services: dict[CodeKey, str] = {
@@ -111,6 +118,7 @@ class FactView:
 
     __slots__ = (
         "age",
+        "allergies",
         "at",
         "conditions",
         "facts",
@@ -140,6 +148,7 @@ class FactView:
         # named facts and policy kinds of the library, each evaluated at most once per call
         self.memo = found.memo
         self.meds, self.orders, self.services = found.meds, found.orders, found.services
+        self.allergies = found.allergies
         self.procs = found.procs
         self.observed = facts.observed
 

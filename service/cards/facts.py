@@ -54,6 +54,8 @@ _REFUTED = frozenset({"refuted", "entered-in-error"})
 _VOID = frozenset({"entered-in-error", "cancelled", "not-done", "revoked"})
 _MEDICATION_TYPES = frozenset({"MedicationRequest", "MedicationStatement"})
 _ORDER_TYPES = frozenset({"MedicationRequest", "ServiceRequest"})
+_CODED_BY_CODE = frozenset({"ServiceRequest", "AllergyIntolerance"})  # the substance in `code`
+_ALLERGY_GONE = frozenset({"inactive", "resolved"})
 
 CodeKey = tuple[str, str]
 
@@ -116,6 +118,9 @@ class PatientFacts:
     observed: Mapping[str, tuple[date, ...]] = field(default_factory=lambda: _frozen_map({}))
     procedures: tuple[Procedure, ...] = ()
     orders: tuple[Medication, ...] = ()
+    # recorded allergies and intolerances (active or without a status, not refuted), each as
+    # the substance it is to: codes, display and ingredients
+    allergies: tuple[Medication, ...] = ()
     # Not a fact: what the call's view of these facts derived from them (`criteria.call_view`),
     # left for a later view of the same call. Never compared, copied by `replace` or shown.
     view_tables: object = field(default=None, init=False, repr=False, compare=False)
@@ -164,7 +169,7 @@ def _medication_concept(resource: Resource) -> object:
 
 def medication_of(resource: Resource, terminology: Terminology | None) -> Medication:
     """A medication (or service order) from a MedicationRequest/Statement/ServiceRequest."""
-    if resource.resource_type == "ServiceRequest":
+    if resource.resource_type in _CODED_BY_CODE:
         concept: object = resource.code
     else:
         concept = _medication_concept(resource)
@@ -219,6 +224,7 @@ class _Collector:
         self.observed: dict[str, list[date]] = {}
         self.coded_values: dict[str, list[tuple[date, frozenset[str], str]]] = {}
         self.procedures: list[Procedure] = []
+        self.allergies: list[Medication] = []
 
     def add(self, resource: Resource) -> None:
         kind = text(resource.resource_type)
@@ -235,6 +241,10 @@ class _Collector:
                 self.medications.append(medication_of(resource, self.terminology))
         elif kind == "Procedure":
             self._procedure(resource)
+        elif kind == "AllergyIntolerance":
+            gone = status_codes(resource.clinical_status) & _ALLERGY_GONE
+            if not gone and not status_codes(resource.verification_status) & _REFUTED:
+                self.allergies.append(medication_of(resource, self.terminology))
 
     def _observation(self, resource: Resource) -> None:
         if text(resource.status) in _VOID:
@@ -376,6 +386,7 @@ class _Collector:
             observed=MappingProxyType(observed),
             procedures=tuple(self.procedures),
             orders=orders,
+            allergies=tuple(self.allergies),
         )
 
 
@@ -388,7 +399,8 @@ def facts_from_resources(
     observations: Container[str] | None = None,
 ) -> PatientFacts:
     """Patient facts at `at` from resources, `Resource` structs or plain dicts (Patient,
-    Condition, MedicationRequest, MedicationStatement, Observation, Procedure; others ignored)
+    Condition, MedicationRequest, MedicationStatement, Observation, Procedure,
+    AllergyIntolerance; others ignored)
     and the draft orders of an order hook (MedicationRequest, ServiceRequest). With
     `terminology`, medication ingredients come from its RxNorm table; without, from display
     names (matching resolves RxNorm codes against the library's table again). With

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from service.cards.hook_names import Hook
+from service.hooks.prefetch import OPTIONAL_PREFETCH
 from service.hooks.schemas import (
     EncounterStartContext,
     OrderSelectContext,
@@ -22,6 +23,7 @@ PATIENT_DATA_PREFETCH: dict[str, str] = {
     "medications": "MedicationRequest?patient={{context.patientId}}&status=active",
     "observations": "Observation?patient={{context.patientId}}&category=laboratory,social-history",
     "procedures": "Procedure?patient={{context.patientId}}",
+    "allergies": "AllergyIntolerance?patient={{context.patientId}}",
 }
 
 _USAGE = (
@@ -38,6 +40,7 @@ class ServiceDefinition:
     title: str
     description: str
     prefetch: dict[str, str] = field(default_factory=lambda: dict(PATIENT_DATA_PREFETCH))
+    optional: frozenset[str] = OPTIONAL_PREFETCH  # prefetch keys that are not required
 
     def to_wire(self) -> dict[str, Any]:
         return {

@@ -157,6 +157,12 @@ def assign_prefetch(
     return ours, missing
 
 
+# Templates whose data only sharpens what is known (an allergy hides a card advising that
+# drug): read when the EHR sends them, fetched only beside required data that is fetched
+# anyway, and never a reason for 412 (`complete_prefetch`).
+OPTIONAL_PREFETCH: frozenset[str] = frozenset({"allergies"})
+
+
 @dataclass(frozen=True, slots=True)
 class FhirAccess:
     """Where and how to fetch: the registered base and the request's transient token."""
@@ -295,31 +301,41 @@ async def complete_prefetch(
     *,
     deadline_seconds: float,
     breaker: CircuitBreaker,
+    optional: frozenset[str] = OPTIONAL_PREFETCH,
 ) -> dict[str, Resource | None]:
     """The data of every template as `Resource`s (None for 'no data'): under the template's
     key, or under the client's key that holds it (`assign_prefetch`); or PrefetchUnavailable
-    (412). Prefetched values may be `Resource`s (as the hook decodes them) or plain dicts."""
+    (412). Prefetched values may be `Resource`s (as the hook decodes them) or plain dicts.
+    An `optional` template the client left out is fetched only beside required data being
+    fetched (no round trip of its own), and is simply absent when it cannot be had: its
+    failures never make a 412 nor count against the FHIR server's circuit breaker."""
     given = {key: resource_from(value) for key, value in (prefetch or {}).items()}
     result, wanted = assign_prefetch(templates, given)
+    if not any(key not in optional for key in wanted):
+        wanted = []  # only optional data is missing: no fetch for it alone
     paginated = {k: v for k, v in result.items() if v is not None and _next_link(v)}
     if not wanted and not (paginated and access):
         return result
     queries = {key: render_template(templates[key], context) for key in wanted}
-    if unfillable := [key for key, query in queries.items() if query is None]:
+    required = [key for key in wanted if key not in optional]
+    unfillable = [key for key, query in queries.items() if query is None]
+    if unfillable := [key for key in unfillable if key not in optional]:
         raise PrefetchUnavailable(unfillable)  # before the breaker: no trial call is taken
     if access is None or not breaker.allows(access.base):
-        if wanted:
+        if required:
             FHIR_FETCH_FAILURES.labels("no_access" if access is None else "circuit_open").inc()
-            raise PrefetchUnavailable(wanted)
+            raise PrefetchUnavailable(required)
         return result
     try:
         jobs: dict[str, Any] = {k: fetch_query(http, q, access) for k, q in queries.items() if q}
         jobs.update((key, follow_pages(http, bundle, access)) for key, bundle in paginated.items())
-        fetched = await _gather_under_deadline(jobs, deadline_seconds, breaker, access.base)
+        fetched = await _gather_under_deadline(
+            jobs, deadline_seconds, breaker, access.base, optional
+        )
     except BaseException:
         breaker.release(access.base)  # no outcome recorded: a half-open trial must not stick
         raise
-    failed = [key for key in wanted if key not in fetched]
+    failed = [key for key in required if key not in fetched]
     if failed:
         raise PrefetchUnavailable(failed)
     result.update(fetched)
@@ -327,7 +343,11 @@ async def complete_prefetch(
 
 
 async def _gather_under_deadline(
-    jobs: dict[str, Any], deadline: float, breaker: CircuitBreaker, base: str
+    jobs: dict[str, Any],
+    deadline: float,
+    breaker: CircuitBreaker,
+    base: str,
+    optional: frozenset[str] = frozenset(),
 ) -> dict[str, Any]:
     tasks = {key: asyncio.ensure_future(job) for key, job in jobs.items()}
     try:
@@ -351,5 +371,6 @@ async def _gather_under_deadline(
         else:
             reason = error.reason if isinstance(error, FetchFailed) else type(error).__name__
             FHIR_FETCH_FAILURES.labels(reason).inc()
-    breaker.record(base, ok=not pending and len(results) == len(tasks))
+    counted = [key for key in tasks if key not in optional]  # optional data: no verdict
+    breaker.record(base, ok=all(key in results for key in counted))
     return results

@@ -222,6 +222,7 @@ class HookService:
             fhir_access(request, caller),
             deadline_seconds=self.fetch_deadline_seconds,
             breaker=self.breaker,
+            optional=service.optional,
         )
         draft_orders = resources_from_bundle(getattr(context, "draft_orders", None) or {})
         facts = facts_from_resources(

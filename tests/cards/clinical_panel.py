@@ -22,7 +22,7 @@ from tests.cards.factories import ICD10_URL, LOINC_URL, RXNORM_URL, SNOMED_URL, 
 
 PANEL_DIR = Path(__file__).parent.parent / "fixtures" / "clinical_panel"
 DEFAULT_AT = date(2026, 12, 1)
-_SYSTEMS = {"snomed": SNOMED_URL, "icd10": ICD10_URL, "loinc": LOINC_URL}
+_SYSTEMS = {"snomed": SNOMED_URL, "icd10": ICD10_URL, "loinc": LOINC_URL, "rxnorm": RXNORM_URL}
 
 
 @dataclass(frozen=True)
@@ -129,6 +129,22 @@ def _observation(index: int, spec: dict[str, Any]) -> dict[str, Any]:
     return resource
 
 
+def _allergy(index: int, spec: dict[str, Any]) -> dict[str, Any]:
+    """An AllergyIntolerance: `{system, code, display}` and optionally `status` (clinical)
+    and `verification`."""
+    resource: dict[str, Any] = {
+        "resourceType": "AllergyIntolerance",
+        "id": f"allergy-{index}",
+        "code": concept(_SYSTEMS[spec["system"]], str(spec["code"]), spec.get("display", "")),
+        "patient": {"reference": "Patient/panel-patient"},
+    }
+    if "status" in spec:
+        resource["clinicalStatus"] = {"coding": [{"code": spec["status"]}]}
+    if "verification" in spec:
+        resource["verificationStatus"] = {"coding": [{"code": spec["verification"]}]}
+    return resource
+
+
 def bundle_of(case: PanelCase) -> dict[str, Any]:
     """The patient's record as a FHIR collection Bundle."""
     data = case.data
@@ -148,6 +164,7 @@ def bundle_of(case: PanelCase) -> dict[str, Any]:
     ]
     resources += [_procedure(i, p) for i, p in enumerate(data.get("procedures") or ())]
     resources += [_observation(i, o) for i, o in enumerate(data.get("observations") or ())]
+    resources += [_allergy(i, a) for i, a in enumerate(data.get("allergies") or ())]
     return {
         "resourceType": "Bundle",
         "type": "collection",

@@ -56,6 +56,7 @@ EXAMPLES: dict[str, Any] = {
     },
     "procedures": {"any_of": {"loinc": ["8480-6"], "within_days": 365}},
     "medications": {"any_of": {"classes": ["benzodiazepine"]}, "none_of": {"rxnorm": ["161"]}},
+    "allergies": {"any_of": {"ingredients": ["diazepam"]}, "none_of": {"snomed": ["387458008"]}},
     "labs": [{"loinc": ["4548-4"], "op": ">", "value": 9}],
     "labs_missing": [{"loinc": ["2093-3"], "within_days": 365}],
     "facts": {"any_of": ["diabetes"], "none_of": ["hospice"]},

@@ -12,6 +12,7 @@ from service.cards.resources import resources_from_bundle, resources_from_prefet
 from service.cards.terminology import Terminology
 from tests.cards.factories import (
     ICD10_URL,
+    RXNORM_URL,
     bundle,
     coded_observation,
     condition,
@@ -121,6 +122,48 @@ def test_unknown_code_takes_the_route_of_the_dose_form(
         [med_request("999999", display)], at=AT, terminology=bundled_terminology
     )
     assert facts.medications[0].ingredients == frozenset({expected})
+
+
+def _allergy(code: str, clinical: str | None = None, verification: str | None = None) -> dict:
+    resource: dict = {
+        "resourceType": "AllergyIntolerance",
+        "code": {"coding": [{"system": RXNORM_URL, "code": code}]},
+    }
+    if clinical:
+        resource["clinicalStatus"] = {"coding": [{"code": clinical}]}
+    if verification:
+        resource["verificationStatus"] = {"coding": [{"code": verification}]}
+    return resource
+
+
+def test_allergies_active_unconfirmed_or_without_status_are_read(
+    bundled_terminology: Terminology,
+) -> None:
+    """A suspected (unconfirmed) allergy still counts: it only ever hides a card."""
+    resources = [
+        _allergy("83367", "active"),
+        _allergy("1191"),
+        _allergy("36567", "active", "unconfirmed"),
+    ]
+    facts = facts_from_resources(resources, at=AT, terminology=bundled_terminology)
+    assert [a.ingredients for a in facts.allergies] == [
+        frozenset({"atorvastatin"}),
+        frozenset({"aspirin"}),
+        frozenset({"simvastatin"}),
+    ]
+    assert facts.allergies[0].codes == (("rxnorm", "83367"),)
+
+
+@pytest.mark.parametrize(
+    ("clinical", "verification"),
+    [("resolved", None), ("inactive", None), (None, "refuted"), ("active", "entered-in-error")],
+)
+def test_allergies_resolved_inactive_or_refuted_are_ignored(
+    bundled_terminology: Terminology, clinical: str | None, verification: str | None
+) -> None:
+    resources = [_allergy("83367", clinical, verification)]
+    facts = facts_from_resources(resources, at=AT, terminology=bundled_terminology)
+    assert facts.allergies == ()
 
 
 def test_only_active_medications() -> None:

@@ -13,6 +13,7 @@ PREFETCH_TYPES = {
     "medications": "MedicationRequest",
     "observations": "Observation",
     "procedures": "Procedure",
+    "allergies": "AllergyIntolerance",
 }
 
 

@@ -177,6 +177,8 @@ async def test_a_type_named_key_holding_an_operation_outcome_is_missing(hooks: H
 
 
 async def test_only_the_truly_missing_type_is_fetched(hooks: HookClient) -> None:
+    """The missing observations are fetched, with the optional allergies beside them (which
+    this server fails: the call goes on without them); nothing the client sent is fetched."""
     body = _fixture("cds_connect_statin_use.json")
     observations = body["prefetch"].pop("Observation")
     body.update(fhirServer=FHIR_BASE, fhirAuthorization=AUTHORIZATION)
@@ -185,10 +187,14 @@ async def test_only_the_truly_missing_type_is_fetched(hooks: HookClient) -> None
         fetched = router.get(f"{FHIR_BASE}/Observation").mock(
             return_value=httpx.Response(200, json=observations)
         )
+        allergies = router.get(f"{FHIR_BASE}/AllergyIntolerance").mock(
+            return_value=httpx.Response(500)
+        )
         others = router.get(url__startswith=FHIR_BASE).mock(return_value=httpx.Response(500))
         response = await hooks.call(PV, body)
     assert _topics(response)
     assert fetched.call_count == 1
+    assert allergies.call_count == 1
     assert not others.called
 
 
@@ -198,7 +204,7 @@ def test_our_own_keys_come_first() -> None:
     given = {"Patient": other, "patient": patient, "conditions": None}
     assigned, missing = assign_prefetch(PATIENT_DATA_PREFETCH, given)
     assert assigned == {"patient": patient, "conditions": None}
-    assert missing == ["medications", "observations", "procedures"]
+    assert missing == ["medications", "observations", "procedures", "allergies"]
 
 
 def test_content_outranks_the_key_name() -> None:
@@ -207,4 +213,4 @@ def test_content_outranks_the_key_name() -> None:
     given = {"patient": None, "Condition": observations}
     assigned, missing = assign_prefetch(PATIENT_DATA_PREFETCH, given)
     assert assigned == {"patient": None, "Condition": observations}
-    assert missing == ["conditions", "medications", "procedures"]
+    assert missing == ["conditions", "medications", "procedures", "allergies"]

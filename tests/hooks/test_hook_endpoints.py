@@ -50,6 +50,7 @@ async def test_discovery_lists_the_services_with_prefetch(hooks: HookClient) -> 
             "medications",
             "observations",
             "procedures",
+            "allergies",
         }
         assert all("{{context.patientId}}" in q for q in service["prefetch"].values())
     _assert_no_empty_values(response.json())

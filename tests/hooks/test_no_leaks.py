@@ -38,6 +38,12 @@ OXYCODONE = {
     },
     "subject": {"reference": "Patient/" + PATIENT_CANARY},
 }
+ALLERGY = {  # on the allergy list (optional prefetch): read to hide cards, never kept
+    "resourceType": "AllergyIntolerance",
+    "id": "canary-allergy-5581",
+    "code": {"text": "Canaryallergen"},
+    "patient": {"reference": "Patient/" + PATIENT_CANARY},
+}
 
 
 def _canary_request(hook: str = "patient-view", **extra: object) -> dict:
@@ -47,6 +53,11 @@ def _canary_request(hook: str = "patient-view", **extra: object) -> dict:
     body["prefetch"]["patient"]["name"] = [{"family": NAME_CANARY, "given": ["Ann"]}]
     body["prefetch"]["patient"]["birthDate"] = BIRTH_CANARY
     body["context"]["patientId"] = PATIENT_CANARY
+    body["prefetch"]["allergies"] = {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "entry": [{"resource": ALLERGY}],
+    }
     return body
 
 
@@ -132,6 +143,8 @@ async def test_canaries_never_leak(
         BIRTH_CANARY,
         "(1933, 3, 7",
         OXYCODONE["id"],
+        ALLERGY["id"],
+        "Canaryallergen",
         *jwts,
         *(j.rsplit(".", 1)[1] for j in jwts),
     ]

@@ -80,6 +80,7 @@ def test_missing_and_failed_keys_are_fetched_null_is_no_data() -> None:
         "medications",
         "observations",
         "procedures",
+        "allergies",
     ]
     assert keys_to_fetch(PATIENT_DATA_PREFETCH, None) == list(PATIENT_DATA_PREFETCH)
 
@@ -99,6 +100,78 @@ async def test_complete_prefetch_needs_no_fetch() -> None:
     patient = result["patient"]
     assert patient is not None
     assert patient.gender == "female"
+
+
+@respx.mock(assert_all_called=False)
+async def test_optional_allergies_alone_missing_are_not_fetched(respx_mock: respx.Router) -> None:
+    """The five required templates sent, the allergies not: no round trip for them alone,
+    and the call goes on without them (an allergy list only hides cards)."""
+    anything = respx_mock.route(url__startswith=BASE).mock(return_value=httpx.Response(200))
+    async with httpx.AsyncClient() as http:
+        result = await complete_prefetch(
+            http,
+            PATIENT_DATA_PREFETCH,
+            CONTEXT,
+            _full_prefetch(),
+            ACCESS,
+            deadline_seconds=1,
+            breaker=CircuitBreaker(),
+        )
+    assert "allergies" not in result
+    assert not anything.called
+
+
+@respx.mock
+async def test_optional_allergies_fetched_beside_required_data() -> None:
+    allergy = {"resourceType": "AllergyIntolerance", "id": "a1", "code": {"text": "statin"}}
+    conditions = respx.get(f"{BASE}/Condition").mock(
+        return_value=httpx.Response(200, json=_bundle())
+    )
+    allergies = respx.get(f"{BASE}/AllergyIntolerance", params={"patient": "pat-1"}).mock(
+        return_value=httpx.Response(200, json=_bundle(allergy))
+    )
+    prefetch = _full_prefetch()
+    del prefetch["conditions"]
+    async with httpx.AsyncClient() as http:
+        result = await complete_prefetch(
+            http,
+            PATIENT_DATA_PREFETCH,
+            CONTEXT,
+            prefetch,
+            ACCESS,
+            deadline_seconds=2,
+            breaker=CircuitBreaker(),
+        )
+    assert conditions.call_count == allergies.call_count == 1
+    fetched = result["allergies"]
+    assert fetched is not None
+    assert [e.resource.code for e in fetched.entry or () if e.resource] == [{"text": "statin"}]
+
+
+@respx.mock
+async def test_optional_allergies_failing_is_no_412_and_no_breaker_failure() -> None:
+    """A FHIR server that cannot search allergies (500 here) neither fails the call nor opens
+    the circuit for the required data."""
+    respx.get(f"{BASE}/Condition").mock(return_value=httpx.Response(200, json=_bundle()))
+    failing = respx.get(f"{BASE}/AllergyIntolerance").mock(return_value=httpx.Response(500))
+    breaker = CircuitBreaker(threshold=2)
+    async with httpx.AsyncClient() as http:
+        for _ in range(4):
+            prefetch = _full_prefetch()
+            del prefetch["conditions"]
+            result = await complete_prefetch(
+                http,
+                PATIENT_DATA_PREFETCH,
+                CONTEXT,
+                prefetch,
+                ACCESS,
+                deadline_seconds=2,
+                breaker=breaker,
+            )
+            assert "allergies" not in result
+            assert result["conditions"] is not None
+    assert failing.call_count == 4
+    assert breaker.allows(BASE)
 
 
 async def test_missing_data_without_fhir_access_is_412() -> None:
