@@ -28,27 +28,18 @@ from service.cards.resource_fields import (
     text,
 )
 from service.cards.resources import Resource, resource_from
+from service.cards.status_codes import (
+    CURRENT_SMOKING,
+    FORMER_SMOKING,
+    OWN_LOINCS,
+    PREGNANCY_LOINC,
+    PREGNANT_ICD10,
+    PREGNANT_SNOMED,
+    SMOKING_LOINC,
+    smoking_status,
+)
 from service.cards.terminology import Terminology, ingredients_from_display
 
-SMOKING_LOINC = "72166-2"
-PREGNANCY_LOINC = "82810-3"
-_OWN_LOINCS = frozenset({SMOKING_LOINC, PREGNANCY_LOINC})  # the facts read these themselves
-_SMOKING: dict[str, str] = {
-    "449868002": "current",
-    "428041000124106": "current",
-    "77176002": "current",
-    "65568007": "current",
-    "428071000124103": "current",
-    "428061000124105": "current",
-    "8517006": "former",
-    "266919005": "never",
-}
-_PREGNANT_SNOMED = frozenset({"77386006", "72892002", "47200007", "16356006", "237238006"})
-# ICD-10-CM codes that mean "pregnant now": supervision of (high-risk) pregnancy, pregnant
-# state, weeks of gestation. Not every O code: childbirth and puerperium codes (O80-O92,
-# O10.x3...) describe a woman who is no longer pregnant; a library's pregnancy value set
-# (the eCQM one lists the trimester-specific O codes) adds the rest.
-_PREGNANT_ICD10 = ("O09", "Z331", "Z34", "Z3A")
 _ACTIVE_CLINICAL = frozenset({"active", "recurrence", "relapse"})
 _REFUTED = frozenset({"refuted", "entered-in-error"})
 _VOID = frozenset({"entered-in-error", "cancelled", "not-done", "revoked"})
@@ -183,30 +174,6 @@ def medication_of(resource: Resource, terminology: Terminology | None) -> Medica
     return Medication(rxnorm=rxnorm, display=display, ingredients=ingredients, codes=codes)
 
 
-# Active diagnoses that say the patient smokes now / smoked before (SNOMED CT, ICD-10-CM).
-_CURRENT_SMOKING = (
-    frozenset({"449868002", "77176002", "65568007", "428041000124106", "56294008"}),
-    ("F172", "Z720"),
-)
-_FORMER_SMOKING = (frozenset({"8517006"}), ("Z87891",))
-
-
-def _smoking_status(codes: frozenset[str], display: str) -> str | None:
-    """A smoking-status value as current, former or never (None: not recognised)."""
-    for code in codes:
-        if code in _SMOKING:
-            return _SMOKING[code]
-    for word, status in (
-        ("never", "never"),
-        ("former", "former"),
-        ("ex-", "former"),
-        ("smoker", "current"),
-    ):
-        if word in display:
-            return status
-    return None
-
-
 class _Collector:
     """Accumulates facts while walking resources once."""
 
@@ -285,7 +252,7 @@ class _Collector:
         wanted = self.observations
         if wanted is None or not codes:
             return codes
-        return [code for code in codes if code in wanted or code in _OWN_LOINCS]
+        return [code for code in codes if code in wanted or code in OWN_LOINCS]
 
     def _observation_value(
         self, value_quantity: object, concept: object, loincs: list[str], when: date
@@ -323,9 +290,9 @@ class _Collector:
         """The latest smoking-status observation, overridden by an active tobacco-use
         diagnosis (records disagree; the problem list is the clinician's own statement)."""
         observed = self._observed_smoking()
-        if observed == "current" or self._has_condition(_CURRENT_SMOKING):
+        if observed == "current" or self._has_condition(CURRENT_SMOKING):
             return "current"
-        if observed is None and self._has_condition(_FORMER_SMOKING):
+        if observed is None and self._has_condition(FORMER_SMOKING):
             return "former"
         return observed
 
@@ -339,14 +306,14 @@ class _Collector:
 
     def _observed_smoking(self) -> str | None:
         latest = self._latest_coded(SMOKING_LOINC)
-        return None if latest is None else _smoking_status(*latest)
+        return None if latest is None else smoking_status(*latest)
 
     def last_smoked(self) -> date | None:
         """The latest smoking-status observation (up to `at`) that says current smoking."""
         dates = [
             when
             for when, codes, display in self.coded_values.get(SMOKING_LOINC, ())
-            if when <= self.at and _smoking_status(codes, display) == "current"
+            if when <= self.at and smoking_status(codes, display) == "current"
         ]
         return max(dates, default=None)
 
@@ -355,8 +322,8 @@ class _Collector:
         if latest is not None and "77386006" in latest[0]:
             return True
         return any(
-            (key == SNOMED and code in _PREGNANT_SNOMED)
-            or (key == ICD10 and code.startswith(_PREGNANT_ICD10))
+            (key == SNOMED and code in PREGNANT_SNOMED)
+            or (key == ICD10 and code.startswith(PREGNANT_ICD10))
             for condition in self.conditions
             for key, code in condition.codes
         )
