@@ -30,15 +30,16 @@ _LEADING_NOISE = re.compile(
 _DOSE = re.compile(r"\s\d")
 # The route an RxNorm dose form names, for the ingredients the table splits by route (e.g.
 # "diclofenac (systemic)" and "diclofenac (topical)"). First match wins, so that "Oral Gel"
-# is systemic and "Ophthalmic Gel" ophthalmic; a display without a dose form has no route.
+# is systemic and "Ophthalmic Gel" ophthalmic; a display without a dose form has no route, nor
+# has a bare "spray" (nasal ketorolac is systemic, a topical spray says "topical").
 _ROUTES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("ophthalmic", re.compile(r"\b(?:ophthalmic|eye)\b", re.IGNORECASE)),
     (
         "systemic",
         re.compile(
-            r"\b(?:oral|tablet|capsule|injection|injectable|intravenous|intramuscular|"
-            r"prefilled syringe|auto-injector|cartridge|rectal|suppository|nasal|sublingual|"
-            r"buccal)\b",
+            r"\b(?:oral|tablets?|tabs?|capsules?|caps?|po|injection|injectable|inj|intravenous|"
+            r"iv|intramuscular|im|prefilled syringe|auto-injector|cartridge|rectal|suppository|"
+            r"supp|nasal|intranasal|sublingual|buccal)\b",
             re.IGNORECASE,
         ),
     ),
@@ -46,7 +47,7 @@ _ROUTES: tuple[tuple[str, re.Pattern[str]], ...] = (
         "topical",
         re.compile(
             r"\b(?:topical|transdermal|cutaneous|gel|cream|ointment|lotion|patch|foam|"
-            r"medicated pad|spray)\b",
+            r"medicated pad)\b",
             re.IGNORECASE,
         ),
     ),

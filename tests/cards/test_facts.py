@@ -107,6 +107,12 @@ def bundled_terminology() -> Terminology:
         ("diclofenac epolamine 0.013 MG/MG Medicated Patch [Flector]", "diclofenac (topical)"),
         ("ketorolac tromethamine 30 MG/ML Injectable Solution", "ketorolac (systemic)"),
         ("ketorolac tromethamine 15.8 MG/ACTUAT Nasal Spray", "ketorolac (systemic)"),
+        # free-text orders as clinicians abbreviate them
+        ("ketorolac 15.75 mg intranasal spray", "ketorolac (systemic)"),
+        ("ketorolac 30 mg IV", "ketorolac (systemic)"),
+        ("diclofenac 50 mg tab", "diclofenac (systemic)"),
+        # a bare "spray" names no route (nasal ketorolac is systemic, a topical spray says so)
+        ("diclofenac 4% spray", "diclofenac"),
         ("ketorolac tromethamine 5 MG/ML Ophthalmic Solution", "ketorolac (ophthalmic)"),
         ("Ibuprofen 50 MG/ML Topical Cream", "ibuprofen (topical)"),
         # no route split for oral ibuprofen: the bare ingredient
