@@ -16,7 +16,8 @@ sets, CC0-1.0, and the Synthea bundles, Apache-2.0) and writes:
   file name (``../shared/data/valuesets/ecqm/<name>.json``) there and run the script.
 
 Run from the repository root:  python scripts/build_terminology.py [--shared ../shared]
-Tests never run this script; its output is committed.
+Tests never run this script; its output is committed. Rows already in the RxNorm table are
+kept as they are (hand-verified rows, ingredients named by route): the script only adds.
 """
 
 from __future__ import annotations
@@ -483,6 +484,18 @@ def load_valueset(shared: Path, name: str) -> dict[str, Any]:
     return doc
 
 
+def existing_rows(path: Path) -> dict[str, tuple[list[str], str]]:
+    """The table as committed: rxcui -> (ingredients, display)."""
+    rows: dict[str, tuple[list[str], str]] = {}
+    if not path.exists():
+        return rows
+    for line in path.read_text(encoding="utf-8").splitlines()[1:]:
+        cells = line.split("\t")
+        if len(cells) >= 2 and cells[0].isdigit():
+            rows[cells[0]] = (cells[1].split("|"), cells[2] if len(cells) > 2 else "")
+    return rows
+
+
 def build(shared: Path) -> None:
     rows: dict[str, tuple[list[str], str]] = {}
     for vs in CDC_MED_VALUESETS:
@@ -521,6 +534,10 @@ def build(shared: Path) -> None:
         rows.setdefault(code, ([name], name))
 
     out = BUNDLED / "terminology" / "rxnorm_ingredients.tsv"
+    # Rows already in the table win: many were added and verified by hand (their commits say
+    # where from), some name an ingredient by route ("diclofenac (systemic)") that a display
+    # cannot give. The script only adds codes the table does not have yet.
+    rows.update(existing_rows(out))
     out.parent.mkdir(parents=True, exist_ok=True)
     with out.open("w", encoding="utf-8", newline="\n") as fh:
         fh.write("rxcui\tingredients\tdisplay\n")
