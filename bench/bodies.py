@@ -228,6 +228,9 @@ def _prefetch(record: PatientRecord, observations: list[dict[str, Any]]) -> dict
         "procedures": _searchset(
             "Procedure", f"patient={pid}", record.by_type.get("Procedure", [])
         ),
+        "allergies": _searchset(
+            "AllergyIntolerance", f"patient={pid}", record.by_type.get("AllergyIntolerance", [])
+        ),
     }
 
 

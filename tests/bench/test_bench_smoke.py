@@ -15,6 +15,7 @@ from joserfc.jwk import KeySet
 from bench.bodies import builtin_patient, order_sign, patient_view, standard_bodies
 from bench.report import targets
 from bench.tokens import BenchEhr, TokenPool
+from service.hooks.discovery import PATIENT_DATA_PREFETCH
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -34,13 +35,7 @@ def test_bodies_are_cds_hooks_requests_of_the_asked_size() -> None:
     for body in bodies.values():
         request = orjson.loads(body.body)
         assert request["hook"] in {"patient-view", "order-sign"}
-        assert set(request["prefetch"]) == {
-            "patient",
-            "conditions",
-            "medications",
-            "observations",
-            "procedures",
-        }
+        assert set(request["prefetch"]) == set(PATIENT_DATA_PREFETCH)  # as discovery asks
     drafts = orjson.loads(bodies["order-sign"].body)["context"]["draftOrders"]
     coding = drafts["entry"][0]["resource"]["medicationCodeableConcept"]["coding"][0]
     assert coding["code"] == "1049621"
