@@ -37,9 +37,9 @@ _ROUTES: tuple[tuple[str, re.Pattern[str]], ...] = (
     (
         "systemic",
         re.compile(
-            r"\b(?:oral|tablets?|tabs?|capsules?|caps?|po|injection|injectable|inj|intravenous|"
-            r"iv|intramuscular|im|prefilled syringe|auto-injector|cartridge|rectal|suppository|"
-            r"supp|nasal|intranasal|sublingual|buccal)\b",
+            r"\b(?:oral|tablets?|capsules?|injection|injectable|intravenous|intramuscular|"
+            r"prefilled syringe|auto-injector|cartridge|rectal|suppository|nasal|intranasal|"
+            r"sublingual|buccal)\b",
             re.IGNORECASE,
         ),
     ),
@@ -51,6 +51,8 @@ _ROUTES: tuple[tuple[str, re.Pattern[str]], ...] = (
             re.IGNORECASE,
         ),
     ),
+    # abbreviations last: a word of a dose form outranks them ("gel ... apply to IV site")
+    ("systemic", re.compile(r"\b(?:tabs?|caps?|po|inj|iv|im|supp)\b", re.IGNORECASE)),
 )
 
 

@@ -111,6 +111,8 @@ def bundled_terminology() -> Terminology:
         ("ketorolac 15.75 mg intranasal spray", "ketorolac (systemic)"),
         ("ketorolac 30 mg IV", "ketorolac (systemic)"),
         ("diclofenac 50 mg tab", "diclofenac (systemic)"),
+        # a dose-form word outranks an abbreviation
+        ("diclofenac 1% gel, apply near the IV site", "diclofenac (topical)"),
         # a bare "spray" names no route (nasal ketorolac is systemic, a topical spray says so)
         ("diclofenac 4% spray", "diclofenac"),
         ("ketorolac tromethamine 5 MG/ML Ophthalmic Solution", "ketorolac (ophthalmic)"),
