@@ -19,7 +19,6 @@ from service.cards.code_sets import (
     MedSet,
     ProcSet,
     ServiceSet,
-    compile_allergyset,
     compile_codeset,
     compile_medset,
     compile_procset,
@@ -222,9 +221,9 @@ class Allergies(CriterionKind[AllergyCriterion]):
     def compile(cls, value: AllergyCriterion, context: CompileContext) -> CompiledApplies:
         found = CompiledApplies()
         if value.any_of is not None:
-            found.add(cls(compile_allergyset(value.any_of, context.terminology), wanted=True))
+            found.add(cls(compile_medset(value.any_of, context.terminology), wanted=True))
         if value.none_of is not None:
-            found.add(cls(compile_allergyset(value.none_of, context.terminology), wanted=False))
+            found.add(cls(compile_medset(value.none_of, context.terminology), wanted=False))
         return found
 
     @classmethod

@@ -259,62 +259,47 @@ def compile_codeset(codeset: CodeSet, terminology: Terminology) -> CompiledCodeS
     return CompiledCodeSet(frozenset(exact), frozenset(prefixes), frozen_origins(origins))
 
 
-def compile_medset(medset: MedSet, terminology: Terminology) -> CompiledMedSet:
-    """Expand classes to ingredients and value sets to RxNorm codes."""
-    members = {("ingredient", name.strip().lower()) for name in medset.ingredients}
-    members.update((RXNORM, code.strip()) for code in medset.rxnorm)
+def _exact_codes(
+    part: MedSet | ProcSet | ServiceSet, terminology: Terminology
+) -> tuple[set[CodeKey], dict[CodeKey, str]]:
+    """A set's listed codes and its value sets' codes of the same systems (`code_lists`),
+    and the value set each of the latter came from."""
+    codes: set[CodeKey] = set()
+    systems: list[str] = []
+    for system, listed in part.code_lists():
+        systems.append(system)
+        codes.update((system, code.strip()) for code in listed)
     origins: dict[CodeKey, str] = {}
+    for name in part.valuesets:
+        valueset = terminology.valuesets.get(name)
+        for system in systems:
+            for code in valueset.codes.get(system, ()) if valueset is not None else ():
+                codes.add((system, code))
+                origins.setdefault((system, code), f"value set {name}")
+    return codes, origins
+
+
+def compile_medset(medset: MedSet, terminology: Terminology) -> CompiledMedSet:
+    """Expand classes to ingredients and value sets to RxNorm codes (and, for an
+    `AllergySet`, SNOMED CT substance codes too: looked up among the patient's allergies,
+    `FactView.allergies`)."""
+    members, origins = _exact_codes(medset, terminology)
+    members.update(("ingredient", name.strip().lower()) for name in medset.ingredients)
     for name in medset.classes:
         for ingredient in terminology.classes.get(name, ()):
             members.add(("ingredient", ingredient))
             origins.setdefault(("ingredient", ingredient), f"class {name}")
-    for name in medset.valuesets:
-        valueset = terminology.valuesets.get(name)
-        for code in valueset.codes.get(RXNORM, ()) if valueset is not None else ():
-            members.add((RXNORM, code))
-            origins.setdefault((RXNORM, code), f"value set {name}")
-    return CompiledMedSet(frozenset(members), frozen_origins(origins))
-
-
-def compile_allergyset(allergies: AllergySet, terminology: Terminology) -> CompiledMedSet:
-    """As `compile_medset`, with SNOMED CT substance codes (listed and from value sets),
-    looked up among the patient's allergies (`FactView.allergies`)."""
-    meds = compile_medset(allergies, terminology)
-    members = set(meds.members)
-    members.update((SNOMED, code.strip()) for code in allergies.snomed)
-    origins = dict(meds.origins)
-    for name in allergies.valuesets:
-        valueset = terminology.valuesets.get(name)
-        for code in valueset.codes.get(SNOMED, ()) if valueset is not None else ():
-            members.add((SNOMED, code))
-            origins.setdefault((SNOMED, code), f"value set {name}")
     return CompiledMedSet(frozenset(members), frozen_origins(origins))
 
 
 def compile_procset(procset: ProcSet, terminology: Terminology) -> CompiledProcSet:
     """Expand value sets to SNOMED CT and LOINC codes."""
-    codes = {(SNOMED, code.strip()) for code in procset.snomed}
-    codes.update((LOINC, code.strip()) for code in procset.loinc)
-    origins: dict[CodeKey, str] = {}
-    for name in procset.valuesets:
-        valueset = terminology.valuesets.get(name)
-        for key in (SNOMED, LOINC):
-            for code in valueset.codes.get(key, ()) if valueset is not None else ():
-                codes.add((key, code))
-                origins.setdefault((key, code), f"value set {name}")
+    codes, origins = _exact_codes(procset, terminology)
     return CompiledProcSet(tuple(sorted(codes)), procset.within_days, frozen_origins(origins))
 
 
 def compile_serviceset(services: ServiceSet, terminology: Terminology) -> CompiledMedSet:
     """Expand value sets to SNOMED CT and LOINC codes, looked up among the draft orders'
     codings (`FactView.services`)."""
-    members = {(SNOMED, code.strip()) for code in services.snomed}
-    members.update((LOINC, code.strip()) for code in services.loinc)
-    origins: dict[CodeKey, str] = {}
-    for name in services.valuesets:
-        valueset = terminology.valuesets.get(name)
-        for key in (SNOMED, LOINC):
-            for code in valueset.codes.get(key, ()) if valueset is not None else ():
-                members.add((key, code))
-                origins.setdefault((key, code), f"value set {name}")
+    members, origins = _exact_codes(services, terminology)
     return CompiledMedSet(frozenset(members), frozen_origins(origins))

@@ -311,15 +311,14 @@ async def complete_prefetch(
     failures never make a 412 nor count against the FHIR server's circuit breaker."""
     given = {key: resource_from(value) for key, value in (prefetch or {}).items()}
     result, wanted = assign_prefetch(templates, given)
-    if not any(key not in optional for key in wanted):
+    required = [key for key in wanted if key not in optional]
+    if not required:
         wanted = []  # only optional data is missing: no fetch for it alone
     paginated = {k: v for k, v in result.items() if v is not None and _next_link(v)}
     if not wanted and not (paginated and access):
         return result
     queries = {key: render_template(templates[key], context) for key in wanted}
-    required = [key for key in wanted if key not in optional]
-    unfillable = [key for key, query in queries.items() if query is None]
-    if unfillable := [key for key in unfillable if key not in optional]:
+    if unfillable := [key for key in required if queries[key] is None]:
         raise PrefetchUnavailable(unfillable)  # before the breaker: no trial call is taken
     if access is None or not breaker.allows(access.base):
         if required:
