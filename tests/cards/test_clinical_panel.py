@@ -1,6 +1,7 @@
 """The clinical panel through matching and through `bedside match`: no patient gets an item
-a clinician marked clinically wrong for it, and every item clinicians expect is found. Expectations were written from the guideline text
-(tests/fixtures/clinical_panel); a failure names the case, the item and why it matched."""
+a clinician marked clinically wrong for it, and every item clinicians expect is found.
+Expectations were written from the guideline text (tests/fixtures/clinical_panel); a failure
+names the case, the item and why it matched."""
 
 from __future__ import annotations
 
