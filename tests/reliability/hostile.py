@@ -239,14 +239,15 @@ def hostile_bodies(seed: int, count: int) -> Iterator[tuple[str, bytes]]:
 
 
 def judge_pure(library: ContentLibrary, service_id: str, body: bytes) -> int:
-    """What the hook path answers, without I/O (no FHIR server: missing data is a 412)."""
+    """What the hook path answers, without I/O (no FHIR server: missing required data is a
+    412; optional data missing is simply not read)."""
     service = SERVICES_BY_ID[service_id]
     try:
         call = parse_call(body, service)
     except BedsideError as exc:
         return exc.status_code
     prefetch = call.request.prefetch
-    if keys_to_fetch(service.prefetch, prefetch):
+    if [key for key in keys_to_fetch(service.prefetch, prefetch) if key not in service.optional]:
         return 412
     resources = resources_from_prefetch(
         {k: v for k, v in (prefetch or {}).items() if k in service.prefetch}
