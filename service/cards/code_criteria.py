@@ -57,9 +57,10 @@ class MedicationCriterion(Frozen):
     all_of: tuple[MedSet, ...] = ()
 
 
-class AllergyCriterion(Frozen):
+class AllergyCriterion(MedicationCriterion):
     any_of: AllergySet | None = None
     none_of: AllergySet | None = None
+    all_of: tuple[AllergySet, ...] = ()
 
 
 class ProcedureCriterion(Frozen):
@@ -151,29 +152,29 @@ class Medications(CriterionKind[MedicationCriterion]):
 
     key = "medications"
     schema = MedicationCriterion | None
-    trigger_rank = 2
+    trigger_rank: ClassVar[int | None] = 2
     index_kinds = frozenset({MEDICATION})
     orders: ClassVar[bool] = False  # the draft orders, not the active medications
+    table: ClassVar[str] = "meds"  # the `FactView` table it looks in
+    what: ClassVar[str] = "medication"  # how a reason names what it found
+    index_kind: ClassVar[IndexKind | None] = MEDICATION  # None: never an index trigger
 
     meds: CompiledMedSet
     wanted: bool  # True: some medication is in the set (any_of, all_of); False: none is
-    _what: str = field(init=False, repr=False, compare=False)  # "medication", "draft order"
     _in: str = field(init=False, repr=False, compare=False)
     _absent: tuple[bool, str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        what = "draft order" if self.orders else "medication"
-        object.__setattr__(self, "_what", what)
         object.__setattr__(self, "_in", _IN[self.wanted])
-        object.__setattr__(self, "_absent", _absent(what, self.wanted))
+        object.__setattr__(self, "_absent", _absent(self.what, self.wanted))
 
     @classmethod
     def compile(cls, value: MedicationCriterion, context: CompileContext) -> CompiledApplies:
         found = CompiledApplies()
-        kind: IndexKind = ORDER if cls.orders else MEDICATION
+        kind = cls.index_kind
         for medset in (*((value.any_of,) if value.any_of is not None else ()), *value.all_of):
             meds = compile_medset(medset, context.terminology)
-            found.add(cls(meds, wanted=True), meds.keys(kind))
+            found.add(cls(meds, wanted=True), None if kind is None else meds.keys(kind))
         if value.none_of is not None:
             found.add(cls(compile_medset(value.none_of, context.terminology), wanted=False))
         return found
@@ -183,9 +184,9 @@ class Medications(CriterionKind[MedicationCriterion]):
         return _sets(value.any_of, value.none_of, value.all_of)
 
     def check(self, view: FactView) -> tuple[bool, str]:
-        hit = self.meds.find(view.orders if self.orders else view.meds)
+        hit = self.meds.find(getattr(view, self.table))
         if hit:
-            return self.wanted, f"{self._what} {hit}{self._in}"
+            return self.wanted, f"{self.what} {hit}{self._in}"
         return self._absent
 
 
@@ -197,44 +198,24 @@ class Orders(Medications):
     trigger_rank = 0
     index_kinds = frozenset({ORDER})
     orders = True
+    table = "orders"
+    what = "draft order"
+    index_kind = ORDER
 
 
 @dataclass(frozen=True, slots=True)
-class Allergies(CriterionKind[AllergyCriterion]):
-    """`allergies`: some recorded allergy or intolerance (active, not refuted) is to a
-    substance in `any_of`; none is to one in `none_of`. Never an index trigger: allergy lists
-    are optional prefetch, and an item is about a condition or a drug, not an allergy."""
+class Allergies(Medications):
+    """`allergies`: as `medications`, over the recorded allergies and intolerances (active or
+    without a status, not refuted), with SNOMED CT substance codes too. Never an index
+    trigger: the allergy list is optional prefetch, so it may hide a card, never file one."""
 
     key = "allergies"
     schema = AllergyCriterion | None
-
-    substances: CompiledMedSet
-    wanted: bool  # True: some allergy is in the set (any_of); False: none is (none_of)
-    _in: str = field(init=False, repr=False, compare=False)
-    _absent: tuple[bool, str] = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "_in", _IN[self.wanted])
-        object.__setattr__(self, "_absent", _absent("recorded allergy", self.wanted))
-
-    @classmethod
-    def compile(cls, value: AllergyCriterion, context: CompileContext) -> CompiledApplies:
-        found = CompiledApplies()
-        if value.any_of is not None:
-            found.add(cls(compile_medset(value.any_of, context.terminology), wanted=True))
-        if value.none_of is not None:
-            found.add(cls(compile_medset(value.none_of, context.terminology), wanted=False))
-        return found
-
-    @classmethod
-    def parts(cls, value: AllergyCriterion) -> Iterator[tuple[Loc, CodedPart]]:
-        return _sets(value.any_of, value.none_of)
-
-    def check(self, view: FactView) -> tuple[bool, str]:
-        hit = self.substances.find(view.allergies)
-        if hit:
-            return self.wanted, f"allergy to {hit}{self._in}"
-        return self._absent
+    trigger_rank = None
+    index_kinds = frozenset()
+    table = "allergies"
+    what = "recorded allergy"
+    index_kind = None
 
 
 @dataclass(frozen=True, slots=True)

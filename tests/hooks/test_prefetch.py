@@ -48,6 +48,26 @@ def _full_prefetch() -> dict:
     }
 
 
+async def _complete(
+    prefetch: dict | None,
+    access: FhirAccess | None = ACCESS,
+    *,
+    deadline: float = 2,
+    breaker: CircuitBreaker | None = None,
+) -> dict:
+    """`complete_prefetch` with our templates and context, on a client of its own."""
+    async with httpx.AsyncClient() as http:
+        return await complete_prefetch(
+            http,
+            PATIENT_DATA_PREFETCH,
+            CONTEXT,
+            prefetch,
+            access,
+            deadline_seconds=deadline,
+            breaker=breaker or CircuitBreaker(),
+        )
+
+
 @pytest.mark.parametrize(
     ("template", "expected"),
     [
@@ -86,16 +106,7 @@ def test_missing_and_failed_keys_are_fetched_null_is_no_data() -> None:
 
 
 async def test_complete_prefetch_needs_no_fetch() -> None:
-    async with httpx.AsyncClient() as http:
-        result = await complete_prefetch(
-            http,
-            PATIENT_DATA_PREFETCH,
-            CONTEXT,
-            _full_prefetch(),
-            None,
-            deadline_seconds=1,
-            breaker=CircuitBreaker(),
-        )
+    result = await _complete(_full_prefetch(), None, deadline=1)
     assert result["medications"] is None
     patient = result["patient"]
     assert patient is not None
@@ -107,16 +118,7 @@ async def test_optional_allergies_alone_missing_are_not_fetched(respx_mock: resp
     """The five required templates sent, the allergies not: no round trip for them alone,
     and the call goes on without them (an allergy list only hides cards)."""
     anything = respx_mock.route(url__startswith=BASE).mock(return_value=httpx.Response(200))
-    async with httpx.AsyncClient() as http:
-        result = await complete_prefetch(
-            http,
-            PATIENT_DATA_PREFETCH,
-            CONTEXT,
-            _full_prefetch(),
-            ACCESS,
-            deadline_seconds=1,
-            breaker=CircuitBreaker(),
-        )
+    result = await _complete(_full_prefetch(), deadline=1)
     assert "allergies" not in result
     assert not anything.called
 
@@ -132,16 +134,7 @@ async def test_optional_allergies_fetched_beside_required_data() -> None:
     )
     prefetch = _full_prefetch()
     del prefetch["conditions"]
-    async with httpx.AsyncClient() as http:
-        result = await complete_prefetch(
-            http,
-            PATIENT_DATA_PREFETCH,
-            CONTEXT,
-            prefetch,
-            ACCESS,
-            deadline_seconds=2,
-            breaker=CircuitBreaker(),
-        )
+    result = await _complete(prefetch)
     assert conditions.call_count == allergies.call_count == 1
     fetched = result["allergies"]
     assert fetched is not None
@@ -155,21 +148,12 @@ async def test_optional_allergies_failing_is_no_412_and_no_breaker_failure() -> 
     respx.get(f"{BASE}/Condition").mock(return_value=httpx.Response(200, json=_bundle()))
     failing = respx.get(f"{BASE}/AllergyIntolerance").mock(return_value=httpx.Response(500))
     breaker = CircuitBreaker(threshold=2)
-    async with httpx.AsyncClient() as http:
-        for _ in range(4):
-            prefetch = _full_prefetch()
-            del prefetch["conditions"]
-            result = await complete_prefetch(
-                http,
-                PATIENT_DATA_PREFETCH,
-                CONTEXT,
-                prefetch,
-                ACCESS,
-                deadline_seconds=2,
-                breaker=breaker,
-            )
-            assert "allergies" not in result
-            assert result["conditions"] is not None
+    for _ in range(4):
+        prefetch = _full_prefetch()
+        del prefetch["conditions"]
+        result = await _complete(prefetch, breaker=breaker)
+        assert "allergies" not in result
+        assert result["conditions"] is not None
     assert failing.call_count == 4
     assert breaker.allows(BASE)
 
@@ -177,17 +161,8 @@ async def test_optional_allergies_failing_is_no_412_and_no_breaker_failure() -> 
 async def test_missing_data_without_fhir_access_is_412() -> None:
     prefetch = _full_prefetch()
     del prefetch["conditions"]
-    async with httpx.AsyncClient() as http:
-        with pytest.raises(PrefetchUnavailable) as caught:
-            await complete_prefetch(
-                http,
-                PATIENT_DATA_PREFETCH,
-                CONTEXT,
-                prefetch,
-                None,
-                deadline_seconds=1,
-                breaker=CircuitBreaker(),
-            )
+    with pytest.raises(PrefetchUnavailable) as caught:
+        await _complete(prefetch, None, deadline=1)
     assert caught.value.status_code == 412
     assert caught.value.keys == ["conditions"]
     assert caught.value.operation_outcome()["resourceType"] == "OperationOutcome"
@@ -211,16 +186,7 @@ async def test_fetches_missing_with_token_and_follows_pages() -> None:
     )
     prefetch = _full_prefetch()
     prefetch["conditions"] = OUTCOME  # the client's own fetch failed
-    async with httpx.AsyncClient() as http:
-        result = await complete_prefetch(
-            http,
-            PATIENT_DATA_PREFETCH,
-            CONTEXT,
-            prefetch,
-            ACCESS,
-            deadline_seconds=2,
-            breaker=CircuitBreaker(),
-        )
+    result = await _complete(prefetch)
     conditions = result["conditions"]
     assert conditions is not None
     codes = [e.resource.code for e in conditions.entry or () if e.resource]
@@ -238,17 +204,8 @@ async def test_next_link_to_another_server_is_refused() -> None:
     )
     prefetch = _full_prefetch()
     del prefetch["conditions"]
-    async with httpx.AsyncClient() as http:
-        with pytest.raises(PrefetchUnavailable):
-            await complete_prefetch(
-                http,
-                PATIENT_DATA_PREFETCH,
-                CONTEXT,
-                prefetch,
-                ACCESS,
-                deadline_seconds=2,
-                breaker=CircuitBreaker(),
-            )
+    with pytest.raises(PrefetchUnavailable):
+        await _complete(prefetch)
     assert not evil.called  # the token never went to another host
 
 
@@ -262,17 +219,8 @@ async def test_deadline_is_honoured() -> None:
     prefetch = _full_prefetch()
     del prefetch["procedures"]
     started = time.perf_counter()
-    async with httpx.AsyncClient() as http:
-        with pytest.raises(PrefetchUnavailable):
-            await complete_prefetch(
-                http,
-                PATIENT_DATA_PREFETCH,
-                CONTEXT,
-                prefetch,
-                ACCESS,
-                deadline_seconds=0.2,
-                breaker=CircuitBreaker(),
-            )
+    with pytest.raises(PrefetchUnavailable):
+        await _complete(prefetch, deadline=0.2)
     assert time.perf_counter() - started < 2  # far below the 5 s the server would take
 
 
@@ -310,18 +258,9 @@ async def test_circuit_breaker_stops_calling_a_dead_server() -> None:
     breaker = CircuitBreaker(threshold=2, cooldown_seconds=60)
     prefetch = _full_prefetch()
     del prefetch["procedures"]
-    async with httpx.AsyncClient() as http:
-        for _ in range(4):
-            with pytest.raises(PrefetchUnavailable):
-                await complete_prefetch(
-                    http,
-                    PATIENT_DATA_PREFETCH,
-                    CONTEXT,
-                    prefetch,
-                    ACCESS,
-                    deadline_seconds=1,
-                    breaker=breaker,
-                )
+    for _ in range(4):
+        with pytest.raises(PrefetchUnavailable):
+            await _complete(prefetch, deadline=1, breaker=breaker)
     assert route.call_count == 2
 
 
